@@ -1,0 +1,46 @@
+# lnp_brian: the two everyday commands are `make run` and `make test`.
+# PYTHON=/path/to/python3.12 overrides interpreter detection (tools/find-python).
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN_OUT ?= runs/hrsnn-$(shell date +%Y%m%d-%H%M%S)
+PYTEST_ARGS ?=
+
+.PHONY: venv run test test-all test-slow bench gpu-wheels clean
+
+# (Re)create the virtual environment when it is missing, has a Python older than
+# 3.12, or the package metadata changed.
+$(STAMP): setup.cfg pyproject.toml
+	@set -e; \
+	if ! { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; }; then \
+	    py="$$(PYTHON='$(PYTHON)' tools/find-python)"; \
+	    echo "creating $(VENV) with $$py"; \
+	    rm -rf $(VENV); "$$py" -m venv $(VENV); \
+	fi; \
+	echo "installing lnp_brian and its pinned dependencies into $(VENV) (about 80 s the first time)"; \
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,cuda]'; \
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The main job: 1000-neuron HRSNN, 1 s in cpp_standalone, run directory + plots.
+run: $(STAMP)
+	$(VENV)/bin/lnp-brian simulate --model hrsnn --neurons 1000 --duration 1s \
+	    --device cpp_standalone --seed 1 --out $(RUN_OUT)
+
+# Fast suite (what CI runs). Slow and GPU tests are behind markers.
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow and not gpu" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,119 @@
+"""What brian2cuda needs to generate, compile and run CUDA standalone projects here.
+
+Measured on these machines (DESIGN §4): without a GPU, brian2cuda's default GPU detection
+fails before any code is generated (``nvidia-smi -L`` failed), so detection is switched off
+and the target architecture set explicitly; CUDA 13 toolkits ship no cuRAND, which comes from
+the ``nvidia-curand`` wheel (headers, library, and a ``libcurand.so`` link made here); and
+brian2cuda's hard-coded ``-std=c++11`` is overridden with ``-std=c++17`` for CUDA 13's Thrust.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["gpu_info", "nvcc_path", "can_compile", "cuda_preferences", "curand_paths"]
+
+DEFAULT_COMPUTE_CAPABILITY = 9.0  # Hopper (H100/H200); nvcc 13 accepts 7.5 and above
+
+
+@lru_cache(maxsize=1)
+def gpu_info() -> dict | None:
+    """Name and compute capability of GPU 0, or None when no NVIDIA GPU answers."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi, "--query-gpu=name,compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    name, _, cap = out.stdout.strip().splitlines()[0].rpartition(",")
+    try:
+        capability = float(cap.strip())
+    except ValueError:
+        capability = DEFAULT_COMPUTE_CAPABILITY
+    return {"name": name.strip(), "compute_capability": capability}
+
+
+def nvcc_path() -> str | None:
+    """Path of nvcc: on PATH, else under $CUDA_PATH or /usr/local/cuda."""
+    found = shutil.which("nvcc")
+    if found:
+        return found
+    for root in (os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if root and (Path(root) / "bin" / "nvcc").exists():
+            return str(Path(root) / "bin" / "nvcc")
+    return None
+
+
+def can_compile() -> tuple[bool, str]:
+    """Whether a cuda_standalone project should be compiled here, and why (not).
+
+    Compiling needs nvcc; running needs a GPU, so without one the project is only generated
+    (set ``LNP_BRIAN_CUDA_COMPILE=1`` to compile anyway, e.g. to check the toolchain)."""
+    nvcc = nvcc_path()
+    forced = os.environ.get("LNP_BRIAN_CUDA_COMPILE") == "1"
+    if nvcc is None:
+        return False, "nvcc was not found (install the CUDA toolkit or set CUDA_PATH)"
+    if gpu_info() is None and not forced:
+        return False, ("no NVIDIA GPU found (nvidia-smi lists none): the CUDA project was generated; "
+                       "compiling and running it needs a GPU machine")
+    return True, f"nvcc at {nvcc}"
+
+
+def curand_paths() -> tuple[str, str] | None:
+    """(include dir, lib dir with a libcurand.so link) from the nvidia-curand wheel."""
+    try:
+        import nvidia  # namespace package of the NVIDIA wheels
+    except ImportError:
+        return None
+    for base in getattr(nvidia, "__path__", []):
+        for sub in ("cu13", "curand", "cu12"):
+            inc, lib = Path(base, sub, "include"), Path(base, sub, "lib")
+            if (inc / "curand.h").exists() and lib.exists():
+                sofiles = sorted(lib.glob("libcurand.so*"))
+                if not sofiles:
+                    continue
+                link_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lnp_brian" / "curand"
+                link_dir.mkdir(parents=True, exist_ok=True)
+                link = link_dir / "libcurand.so"
+                if not link.exists():
+                    try:
+                        link.symlink_to(sofiles[0])
+                    except FileExistsError:
+                        pass
+                return str(inc), str(link_dir)
+    return None
+
+
+def cuda_preferences() -> dict:
+    """Brian2 preferences for a cuda_standalone build on this machine."""
+    gpu = gpu_info()
+    prefs = {
+        "devices.cuda_standalone.cuda_backend.detect_gpus": False,
+        "devices.cuda_standalone.cuda_backend.gpu_id": 0,
+        "devices.cuda_standalone.cuda_backend.compute_capability":
+            gpu["compute_capability"] if gpu else DEFAULT_COMPUTE_CAPABILITY,
+        "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc": ["-w", "-use_fast_math", "-std=c++17"],
+        "codegen.cpp.extra_compile_args_gcc": ["-w", "-O3", "-ffast-math", "-fno-finite-math-only",
+                                               "-march=native", "-std=c++17"],
+    }
+    nvcc = nvcc_path()
+    if nvcc is None:
+        prefs["devices.cuda_standalone.cuda_backend.detect_cuda"] = False
+    else:
+        prefs["devices.cuda_standalone.cuda_backend.cuda_path"] = str(Path(nvcc).resolve().parent.parent)
+    paths = curand_paths()
+    if paths is not None:
+        inc, lib = paths
+        real_lib = str(Path(lib, "libcurand.so").resolve().parent)
+        prefs["codegen.cpp.include_dirs"] = [inc]
+        prefs["codegen.cpp.library_dirs"] = [lib]
+        prefs["codegen.cpp.runtime_library_dirs"] = [real_lib]
+    return prefs

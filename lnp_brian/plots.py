@@ -1,0 +1,161 @@
+"""Plots of simulation results. Every function takes results (and optionally an Axes) and
+returns the matplotlib Axes it drew on, so figures can be composed and restyled freely."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import welch
+
+__all__ = ["plot_raster", "plot_population_rate", "plot_traces", "plot_rate_histogram",
+           "plot_isi_cv_histogram", "plot_rate_spectrum", "raster_figure", "dynamics_figure"]
+
+E_COLOR, I_COLOR = "#1f4e99", "#c0392b"
+
+
+def _ax(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def plot_raster(result, ax=None, *, copy: int = 0, exc=None, max_neurons: int | None = None,
+                markersize: float = 1.0):
+    """Spike raster (time in s against neuron index); E and I coloured when ``exc`` is given."""
+    ax = _ax(ax)
+    t, i = result.spikes(copy)
+    if max_neurons is not None:
+        keep = i < max_neurons
+        t, i = t[keep], i[keep]
+    if exc is None:
+        ax.plot(t, i, ".", ms=markersize, color="k", rasterized=True)
+    else:
+        e = np.asarray(exc)[i]
+        ax.plot(t[e], i[e], ".", ms=markersize, color=E_COLOR, rasterized=True, label="E")
+        ax.plot(t[~e], i[~e], ".", ms=markersize, color=I_COLOR, rasterized=True, label="I")
+        ax.legend(loc="upper right", markerscale=6, frameon=False, fontsize="small")
+    ax.set_xlim(0, result.duration)
+    ax.set_ylim(-0.5, (max_neurons or result.n) - 0.5)
+    ax.set_ylabel("neuron index")
+    ax.set_xlabel("time (s)")
+    return ax
+
+
+def plot_population_rate(result, ax=None, *, bin_width: float = 5e-3, copy: int = 0):
+    """Population firing rate (Hz per neuron) in bins of ``bin_width`` seconds."""
+    ax = _ax(ax)
+    t, r = result.population_rate(bin_width, copy)
+    ax.plot(t, r, color="k", lw=0.8)
+    ax.set_xlim(0, result.duration)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"rate (Hz)\n{bin_width * 1e3:g} ms bins")
+    return ax
+
+
+def plot_traces(result, var: str = "v", ax=None, *, copy: int = 0, max_traces: int = 5):
+    """Recorded traces of ``var`` for a few neurons, in the variable's best unit."""
+    ax = _ax(ax)
+    q = result.trace(var, copy)
+    unit = _display_unit(q)
+    values = np.asarray(q / unit)
+    for k in range(min(max_traces, values.shape[0])):
+        ax.plot(result.trace_t, values[k], lw=0.7, label=f"neuron {result.record_indices[k]}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"{var} ({unit})")
+    ax.legend(loc="upper right", fontsize="x-small", frameon=False)
+    return ax
+
+
+def _display_unit(q):
+    from brian2.units.fundamentalunits import get_dimensions
+
+    try:
+        return q.get_best_unit() if get_dimensions(q) is not None and np.size(q) else 1
+    except Exception:
+        return 1
+
+
+def plot_rate_histogram(result, ax=None, *, copy: int = 0, exc=None, bins: int = 40):
+    """Histogram of per-neuron firing rates (Hz)."""
+    ax = _ax(ax)
+    rates = result.rates(copy)
+    edges = np.linspace(0, max(rates.max(), 1e-9), bins + 1)
+    if exc is None:
+        ax.hist(rates, bins=edges, color="0.3")
+    else:
+        e = np.asarray(exc)
+        ax.hist([rates[e], rates[~e]], bins=edges, color=[E_COLOR, I_COLOR], label=["E", "I"], stacked=True)
+        ax.legend(frameon=False, fontsize="small")
+    ax.set_xlabel("firing rate (Hz)")
+    ax.set_ylabel("neurons")
+    ax.set_title(f"mean {rates.mean():.2f} Hz, {np.mean(rates == 0) * 100:.0f} % silent", fontsize="small")
+    return ax
+
+
+def plot_isi_cv_histogram(result, ax=None, *, copy: int = 0, bins: int = 40):
+    """Histogram of the ISI coefficient of variation (neurons with >= 3 spikes)."""
+    ax = _ax(ax)
+    cv = result.isi_cv(copy)
+    cv = cv[np.isfinite(cv)]
+    if cv.size:
+        ax.hist(cv, bins=bins, color="0.3")
+        ax.axvline(1.0, color="0.6", ls="--", lw=0.8)  # Poisson process
+        ax.set_title(f"median CV {np.median(cv):.2f} ({cv.size} neurons)", fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no neuron with 3 spikes", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("ISI CV")
+    ax.set_ylabel("neurons")
+    return ax
+
+
+def rate_spectrum(result, copy: int = 0, bin_width: float | None = None):
+    """Welch power spectral density of the population rate: (frequency Hz, PSD Hz^2/Hz)."""
+    bin_width = bin_width or max(result.dt, 1e-3)
+    _, r = result.population_rate(bin_width, copy)
+    fs = 1.0 / bin_width
+    nperseg = min(len(r), max(16, int(round(0.5 / bin_width))))  # ~2 Hz resolution
+    return welch(r - r.mean(), fs=fs, nperseg=nperseg)
+
+
+def plot_rate_spectrum(result, ax=None, *, copy: int = 0, bin_width: float | None = None):
+    """Power spectrum of the population rate by Welch's method (log scale)."""
+    ax = _ax(ax)
+    f, p = rate_spectrum(result, copy, bin_width)
+    keep = f > 0
+    ax.semilogy(f[keep], p[keep] + 1e-30, color="k", lw=0.8)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("PSD (Hz$^2$/Hz)")
+    return ax
+
+
+def raster_figure(result, network=None, *, bin_width: float = 5e-3, title: str | None = None):
+    """Raster over population rate, sharing the time axis. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(2, 1, sharex=True, figsize=(8, 5.5),
+                                 gridspec_kw={"height_ratios": [3, 1]}, layout="constrained")
+    plot_raster(result, a1, exc=None if network is None else network.exc)
+    a1.set_xlabel("")
+    plot_population_rate(result, a2, bin_width=bin_width)
+    if title:
+        a1.set_title(title)
+    return fig
+
+
+def dynamics_figure(result, network=None, *, var: str = "v", title: str | None = None):
+    """Membrane traces, rate and ISI-CV histograms, population-rate spectrum. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
+    if var in result.traces:
+        plot_traces(result, var, axes[0, 0])
+    else:
+        axes[0, 0].text(0.5, 0.5, f"{var} not recorded", ha="center", transform=axes[0, 0].transAxes)
+    exc = None if network is None else network.exc
+    plot_rate_histogram(result, axes[0, 1], exc=exc)
+    plot_isi_cv_histogram(result, axes[1, 0])
+    plot_rate_spectrum(result, axes[1, 1])
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,1 @@
+# Marks models/ as the installed data package lnp_brian.models (see setup.cfg).

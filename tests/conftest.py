@@ -1,0 +1,61 @@
+"""Shared fixtures. Standalone builds are expensive (~10-20 s to compile), so each distinct
+build is made once per session in its own directory and shared by the tests that need it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lnp_brian as lb
+
+
+def pytest_collection_modifyitems(config, items):
+    from lnp_brian.cuda import gpu_info
+
+    if gpu_info() is None:
+        skip = pytest.mark.skip(reason="needs an NVIDIA GPU")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def hrsnn():
+    return lb.load_model("hrsnn")
+
+
+@pytest.fixture(scope="session")
+def small_hrsnn(hrsnn):
+    """A 200-neuron HRSNN (STDP on E->E), seed 3."""
+    return lb.build_network(hrsnn, n=200, seed=3)
+
+
+def drive(n_neurons: int, steps: int = 3000, channels: int = 3, seed: int = 0):
+    """A deterministic 3-channel input current (pA range) and per-neuron mixing weights."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.normal(size=(steps, channels)), axis=0) / np.sqrt(np.arange(1, steps + 1))[:, None]
+    values = 150e-12 + 60e-12 * walk
+    weights = rng.uniform(0.5, 1.5, size=(channels, n_neurons))
+    return lb.Stimulus(values, dt="0.1 ms", weights=weights)
+
+
+@pytest.fixture(scope="session")
+def stimulus(small_hrsnn):
+    return drive(small_hrsnn.n)
+
+
+@pytest.fixture(scope="session")
+def cpp_sim(small_hrsnn, stimulus, tmp_path_factory):
+    """One compiled cpp_standalone build of small_hrsnn with a deterministic stimulus."""
+    sim = lb.Simulator(small_hrsnn, "cpp_standalone", duration="300 ms", inputs=stimulus,
+                       record={"v": [0, 1, 2]}, build_dir=tmp_path_factory.mktemp("cpp_sim"))
+    yield sim
+    sim.close()
+
+
+@pytest.fixture(scope="session")
+def runtime_sim(small_hrsnn, stimulus):
+    sim = lb.Simulator(small_hrsnn, "runtime", duration="300 ms", inputs=stimulus,
+                       record={"v": [0, 1, 2]})
+    yield sim
+    sim.close()

@@ -1,0 +1,177 @@
+"""Backends: runtime and C++ standalone agree exactly, and one compiled build re-runs with
+new weights, masks, active flags and time constants (the compile-once rule)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lnp_brian as lb
+
+V_REST, V_TH, R_M, T_REF = -65e-3, -50e-3, 100e6, 2e-3  # models/hrsnn.toml
+
+
+def lif_isi(tau, current):
+    """Analytic inter-spike interval of a LIF neuron with constant current, reset to rest."""
+    drive = R_M * current
+    return T_REF + tau * np.log(drive / (drive - (V_TH - V_REST)))
+
+
+def measured_isi(result, n):
+    t, i = result.spikes()
+    out = np.full(n, np.nan)
+    for j in range(n):
+        tj = t[i == j]
+        if len(tj) >= 3:
+            out[j] = np.diff(tj[1:]).mean()  # from the 2nd spike: independent of v(0)
+    return out
+
+
+def test_runtime_and_cpp_give_identical_spikes(cpp_sim, runtime_sim, small_hrsnn):
+    a = runtime_sim.run(seed=0)
+    b = cpp_sim.run(seed=0)
+    assert len(a.spike_t) > 1000  # the stimulus drives the network well above threshold
+    np.testing.assert_array_equal(a.spike_i, b.spike_i)
+    np.testing.assert_array_equal(a.spike_t, b.spike_t)
+    np.testing.assert_array_equal(a.traces["v"], b.traces["v"])
+    # STDP changed E->E weights identically (up to float rounding) on both backends
+    changed = a.final_state["w"] != small_hrsnn.w
+    assert changed.sum() > 100 and np.all(small_hrsnn.plastic[changed])
+    np.testing.assert_allclose(a.final_state["w"], b.final_state["w"], rtol=1e-12, atol=1e-24)
+
+
+def test_cpp_reruns_without_recompiling(cpp_sim, small_hrsnn, stimulus):
+    """Three re-runs of one build: uncoupled LIF rates match theory for two sets of tau_m,
+    and silenced neurons never spike while the others are unaffected."""
+    n = small_hrsnn.n
+    before = lb.compile_count()
+    m = len(small_hrsnn.w)
+    # zero weights, STDP amplitudes zero (else potentiation would grow weights from 0),
+    # no stimulus, a constant 200 pA bias: uncoupled LIF neurons
+    quiet = {"weights": np.zeros(m), "stimulus": np.zeros_like(stimulus.values),
+             "bias": np.full(n, 200e-12), "syn_params": {"A_plus": np.zeros(m), "A_minus": np.zeros(m)}}
+
+    r1 = cpp_sim.run(seed=0, **quiet)
+    tau = small_hrsnn.params["tau_m"]
+    isi = measured_isi(r1, n)
+    ok = np.isfinite(isi)
+    assert ok.sum() > 100
+    assert np.all(np.abs(isi[ok] - lif_isi(tau[ok], 200e-12)) <= 2 * cpp_sim.dt)
+
+    tau2 = np.full(n, 10e-3)
+    r2 = cpp_sim.run(seed=0, params={"tau_m": tau2}, **quiet)
+    isi2 = measured_isi(r2, n)
+    assert np.all(np.isfinite(isi2))
+    assert np.all(np.abs(isi2 - lif_isi(10e-3, 200e-12)) <= 2 * cpp_sim.dt)
+
+    active = np.ones(n, bool)
+    active[::4] = False
+    r3 = cpp_sim.run(seed=0, active=active, params={"tau_m": tau2}, **quiet)
+    assert np.all(r3.spike_counts()[~active] == 0)
+    # uncoupled: the neurons left active spike exactly as before
+    t2, i2 = r2.spikes()
+    keep = active[i2]
+    np.testing.assert_array_equal(r3.spike_t, t2[keep])
+    np.testing.assert_array_equal(r3.spike_i, i2[keep])
+
+    assert lb.compile_count() == before
+    assert cpp_sim.compilations == 1
+    assert r3.info["compilations"] == 1
+
+
+def test_pruned_network_rerun_and_topology_check(cpp_sim, small_hrsnn):
+    pruned = small_hrsnn.prune(synapses=np.arange(0, len(small_hrsnn.w), 2), neurons=[0, 1, 2])
+    r = cpp_sim.run(pruned, seed=0)
+    assert np.all(r.spike_counts()[:3] == 0)
+    # pruned synapses carried no weight and STDP (masked) did not grow them back
+    assert np.all(r.final_state["w"][~pruned.syn_mask] == 0)
+    other = lb.build_network(small_hrsnn.model, n=small_hrsnn.n, seed=4)
+    with pytest.raises(lb.TopologyMismatch):
+        cpp_sim.run(other)
+
+
+def test_same_seed_same_noise_and_reuse(small_hrsnn, tmp_path):
+    """Noise seeds are run-time values: same seed -> same spikes, new seed -> new spikes;
+    a second Simulator on the same directory re-uses the binary (no compilation)."""
+    noise = lb.default_input(small_hrsnn.model)
+    sim = lb.Simulator(small_hrsnn, "cpp_standalone", duration="200 ms", inputs=noise,
+                       build_dir=tmp_path, reuse=True)
+    a, b, c = sim.run(seed=5), sim.run(seed=5), sim.run(seed=6)
+    assert len(a.spike_t) > 50
+    np.testing.assert_array_equal(a.spike_i, b.spike_i)
+    assert not np.array_equal(a.spike_i, c.spike_i)
+    again = lb.Simulator(small_hrsnn, "cpp_standalone", duration="200 ms", inputs=noise,
+                         build_dir=tmp_path, reuse=True)
+    assert again.compilations == 0
+    np.testing.assert_array_equal(again.run(seed=5).spike_i, a.spike_i)
+
+
+def test_compact_network_simulates_like_masked(small_hrsnn, stimulus):
+    """Removing pruned neurons/synapses (compact) gives the same dynamics as masking them."""
+    keep = np.ones(small_hrsnn.n, bool)
+    keep[::3] = False
+    masked = small_hrsnn.prune(neurons=np.flatnonzero(~keep),
+                               synapses=np.arange(1, len(small_hrsnn.w), 3))
+    compact = masked.compact()
+    assert compact.n == keep.sum() and len(compact.w) == masked.n_synapses
+    sub = lb.Stimulus(stimulus.values, dt=stimulus.dt, weights=stimulus.weights[:, keep])
+    full = lb.simulate(masked, "runtime", duration="200 ms", inputs=stimulus, runtime_target="numpy")
+    small = lb.simulate(compact, "runtime", duration="200 ms", inputs=sub, runtime_target="numpy")
+    t, i = full.spikes()
+    assert len(t) > 200
+    np.testing.assert_array_equal(small.spike_t, t)
+    np.testing.assert_array_equal(compact.ids[small.spike_i], i)
+
+
+def test_copies_are_independent_replicas(small_hrsnn, stimulus):
+    """Two copies in one build with identical values reproduce the single-copy run; a copy
+    with different initial values diverges."""
+    one = lb.simulate(small_hrsnn, "runtime", duration="100 ms", inputs=stimulus, runtime_target="numpy")
+    sim = lb.Simulator(small_hrsnn, "runtime", duration="100 ms", inputs=stimulus, copies=2,
+                       runtime_target="numpy")
+    two = sim.run()
+    for c in range(2):
+        t, i = two.spikes(c)
+        np.testing.assert_array_equal(t, one.spike_t)
+        np.testing.assert_array_equal(i, one.spike_i)
+    v0 = small_hrsnn.initial["v"]
+    shifted = sim.run(initial={"v": np.concatenate([v0, v0 + 2e-3])})
+    assert not np.array_equal(shifted.spikes(0)[1], shifted.spikes(1)[1])
+
+
+def test_ode_model_runs_and_records(tmp_path):
+    """A plain ODE model (Lorenz63, no threshold) simulates and records its variables."""
+    net = lb.build_network("lorenz63")
+    res = lb.simulate(net, "runtime", duration="2 s", record={"x": True, "y": True, "z": True},
+                      runtime_target="numpy")
+    x = res.traces["x"][0, 0]
+    assert res.dt == pytest.approx(1e-3) and len(x) == 2000
+    assert np.all(np.abs(x) < 30) and x.std() > 3  # on the attractor, not decaying
+    assert len(res.spike_t) == 0
+
+
+def test_cuda_generates_project_without_gpu(small_hrsnn, tmp_path):
+    from lnp_brian.cuda import gpu_info
+
+    if gpu_info() is not None:
+        pytest.skip("a GPU is present: covered by the gpu-marked tests")
+    sim = lb.Simulator(small_hrsnn, "cuda_standalone", duration="50 ms",
+                       inputs=lb.default_input(small_hrsnn.model), build_dir=tmp_path)
+    assert sim.compilations == 0 and not sim.compiled
+    for name in ("main.cu", "objects.cu", "network.cu", "makefile"):
+        assert (tmp_path / name).exists()
+    assert "-std=c++17" in (tmp_path / "makefile").read_text()
+    # our run-time reseeding hook made it into the generated main
+    assert "random_number_buffer.set_seed" in (tmp_path / "main.cu").read_text()
+    with pytest.raises(lb.GPUUnavailable, match="GPU"):
+        sim.run()
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpp_on_gpu(small_hrsnn, stimulus, tmp_path):
+    """On a GPU machine: cuda_standalone compiles, runs and matches cpp_standalone rates."""
+    cuda = lb.simulate(small_hrsnn, "cuda_standalone", duration="300 ms", inputs=stimulus,
+                       build_dir=tmp_path / "cuda")
+    cpp = lb.simulate(small_hrsnn, "cpp_standalone", duration="300 ms", inputs=stimulus,
+                      build_dir=tmp_path / "cpp")
+    assert len(cuda.spike_t) == pytest.approx(len(cpp.spike_t), rel=0.02)

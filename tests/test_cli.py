@@ -1,0 +1,107 @@
+"""The command line: `lnp-brian simulate` writes a complete run directory, never overwrites
+a run unless asked, documents its options, and fails on bad input with one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lnp_brian as lb
+from lnp_brian.cli import main
+
+ARGS = ["simulate", "--model", "hrsnn", "--neurons", "150", "--duration", "300ms", "--seed", "2"]
+
+
+def test_simulate_cpp_writes_run_directory_and_reuses_build(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--device", "cpp_standalone", "--out", str(out)]) == 0
+    for name in ("run.json", "network.npz", "spikes.npz", "raster.png", "dynamics.png", "run.log", "model.toml"):
+        assert (out / name).exists(), name
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "complete" and info["compilations"] == 1
+    assert info["device"] == "cpp_standalone"
+    assert info["config"]["neurons"] == 150 and info["seeds"]["network"] == 2
+    for key in ("python", "brian2", "brian2cuda", "numpy"):
+        assert info["versions"][key]
+    assert {"build_network", "build_simulator", "simulate", "total"} <= set(info["wall_seconds"])
+    res = lb.SimResult.load(out / "spikes.npz")
+    net = lb.Network.load(out / "network.npz")
+    assert net.n == 150 and res.n == 150
+    assert info["results"]["n_spikes"] == len(res.spike_t) > 0
+    assert res.traces["v"].shape == (1, 5, 3000)
+
+    # an existing run is not overwritten ...
+    assert main(ARGS + ["--device", "cpp_standalone", "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    # ... unless asked; the compiled project in DIR/build is re-used, same seed, same spikes
+    assert main(ARGS + ["--device", "cpp_standalone", "--out", str(out), "--overwrite"]) == 0
+    again = json.loads((out / "run.json").read_text())
+    assert again["compilations"] == 0
+    np.testing.assert_array_equal(lb.SimResult.load(out / "spikes.npz").spike_i, res.spike_i)
+
+
+def test_simulate_runtime_and_ode_model(tmp_path):
+    out = tmp_path / "lorenz"
+    code = main(["simulate", "--model", "lorenz63", "--duration", "2s", "--device", "runtime",
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    res = lb.SimResult.load(out / "spikes.npz")
+    assert set(res.traces) == {"x", "y", "z"}
+    assert (out / "dynamics.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["simulate", "--model", "nosuchmodel", "--out", "X"], "shipped models"),
+    (["simulate", "--model", "hrsnn", "--duration", "1 parsec", "--out", "X"], "unknown unit"),
+    (["simulate", "--model", "hrsnn", "--duration", "5 mV", "--out", "X"], "expected second"),
+])
+def test_bad_arguments(tmp_path, capsys, argv, phrase):
+    argv = [a if a != "X" else str(tmp_path / "out") for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse type errors exit 2
+        code = exc.code
+    assert code == 2
+    assert phrase in capsys.readouterr().err
+
+
+def test_help_documents_every_option():
+    out = subprocess.run([sys.executable, "-m", "lnp_brian.cli", "simulate", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for option in ("--model", "--neurons", "--duration", "--dt", "--device", "--seed", "--init-seed",
+                   "--noise-seed", "--no-input", "--record", "--record-neurons", "--threads",
+                   "--build-dir", "--out", "--overwrite", "--quiet"):
+        assert option in out
+    assert "cpp_standalone" in out and "cuda_standalone" in out
+
+
+def test_models_command(capsys):
+    assert main(["models"]) == 0
+    listed = capsys.readouterr().out
+    assert "hrsnn" in listed and "lorenz63" in listed
+    assert main(["models", "mrsnn"]) == 0
+    assert 'name = "mrsnn"' in capsys.readouterr().out
+
+
+def test_plot_functions_return_axes(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    from lnp_brian import plots
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 1, 2000))
+    res = lb.SimResult(n=50, copies=1, duration=1.0, dt=1e-4, spike_t=t,
+                       spike_i=rng.integers(0, 50, 2000).astype(np.int32))
+    for fn in (plots.plot_raster, plots.plot_population_rate, plots.plot_rate_histogram,
+               plots.plot_isi_cv_histogram, plots.plot_rate_spectrum):
+        assert isinstance(fn(res), Axes)
+    # Poisson spikes: flat spectrum, ISI CV near 1
+    cv = res.isi_cv()
+    assert np.nanmedian(cv) == pytest.approx(1.0, abs=0.15)
