@@ -6,8 +6,9 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_OUT ?= runs/hrsnn-$(shell date +%Y%m%d-%H%M%S)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: venv run test test-all test-slow bench gpu-wheels clean
+.PHONY: venv run test test-all test-slow bench clean
 
 # (Re)create the virtual environment when it is missing, has a Python older than
 # 3.12, or the package metadata changed.
@@ -39,8 +40,10 @@ test-slow: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
 
+# Every benchmark in benchmarks/ (ratios measured in one run) -> benchmarks/results.json.
+# BENCH_ARGS=--quick for the small sizes.
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

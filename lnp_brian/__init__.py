@@ -15,10 +15,11 @@ from .inputs import OUNoise, PoissonNoise, Stimulus, default_input
 from .backends import (DEVICES, BackendError, GPUUnavailable, Simulator, TopologyMismatch,
                        compile_count, simulate, versions)
 from .results import SimResult
+from . import plots
 
 __all__ = [
     "__version__", "ModelError", "ModelSpec", "load_model", "shipped_models", "Distribution",
     "Network", "NetworkFileError", "build_network", "OUNoise", "PoissonNoise", "Stimulus",
     "default_input", "DEVICES", "BackendError", "GPUUnavailable", "Simulator", "TopologyMismatch",
-    "compile_count", "simulate", "versions", "SimResult",
+    "compile_count", "simulate", "versions", "SimResult", "plots",
 ]

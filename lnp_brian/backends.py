@@ -523,7 +523,7 @@ class Simulator:
         sp = dict(net.syn_params)
         sp.update({k: _si(v) for k, v in (syn_params or {}).items()})
         plastic_names = set(spec.plasticity.parameters) if spec.plasticity else set()
-        from .brianobjects import SYN, SYN_PLASTIC
+        from .brianobjects import SYN, SYN_PLASTIC, uses_mask
 
         for name in (SYN, SYN_PLASTIC):
             idx = self._syn_index(name)
@@ -531,7 +531,8 @@ class Simulator:
                 continue
             m = len(idx)
             vals[(name, "w")] = self._tile(np.where(mask[idx], w[idx], 0.0) if w.shape == mask.shape else w, m, "weights")
-            vals[(name, "mask")] = self._tile(mask[idx].astype(float), m, "syn_mask")
+            if uses_mask(spec, name == SYN_PLASTIC):
+                vals[(name, "mask")] = self._tile(mask[idx].astype(float), m, "syn_mask")
             for pname, arr in sp.items():
                 if pname == "delay":
                     if self._delays == "heterogeneous":

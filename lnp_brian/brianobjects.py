@@ -13,13 +13,14 @@ Added to the user's neuron equations:
 - ``active : boolean (constant)`` and the threshold ``(<threshold>) and active``;
 - ``<input> = I_bias + I_noise + I_stim`` with the terms the inputs need.
 
-Added to the synapse model: ``w`` (weight), ``mask : 1 (constant)`` and one line per
-per-synapse parameter. With ``copies > 1`` the network is replicated block-diagonally in one
+Added to the synapse model: ``w`` (weight), ``mask : 1 (constant)`` (where the code reads
+it) and one line per per-synapse parameter. With ``copies > 1`` the network is replicated block-diagonally in one
 group (neuron ``c*N + j`` is neuron ``j`` of copy ``c``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,7 +173,8 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
             S = _synapses(spec, G, name + suffix, plastic=name == SYN_PLASTIC, delays=delays)
             offs = (np.arange(copies) * n)[:, None]
             S.connect(i=(pre[idx][None, :] + offs).ravel(), j=(post[idx][None, :] + offs).ravel())
-            S.mask = 1
+            if "mask" in S.variables:
+                S.mask = 1
             objs.synapses[name] = S
             objs.syn_index[name] = idx
 
@@ -200,9 +202,19 @@ def _record_indices(record: dict, n: int, copies: int):
     return sorted(record), full
 
 
+def uses_mask(spec: ModelSpec, plastic: bool) -> bool:
+    """Whether the static (or plastic) synapse code reads ``mask``; only then is it declared
+    (reading it on every spike costs memory bandwidth)."""
+    part = spec.plasticity if plastic else spec.synapse
+    code = " ".join(c or "" for c in (part.on_pre, part.on_post, part.model))
+    return re.search(r"\bmask\b", code) is not None
+
+
 def _synapses(spec: ModelSpec, G, name: str, *, plastic: bool, delays):
     sspec, pspec = spec.synapse, spec.plasticity
-    lines = [_decl("w", sspec.weight_dim, "" if plastic else "constant"), "mask : 1 (constant)"]
+    lines = [_decl("w", sspec.weight_dim, "" if plastic else "constant")]
+    if uses_mask(spec, plastic):
+        lines.append("mask : 1 (constant)")
     lines += [_decl(k, d.dim) for k, d in sspec.parameters.items()]
     namespace = dict(sspec.constants)
     if plastic:
