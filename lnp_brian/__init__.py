@@ -15,11 +15,14 @@ from .inputs import OUNoise, PoissonNoise, Stimulus, default_input
 from .backends import (DEVICES, BackendError, GPUUnavailable, Simulator, TopologyMismatch,
                        compile_count, simulate, versions)
 from .results import SimResult
-from . import plots
+from .lyapunov import finite_size_exponents, max_exponent, per_neuron_exponents
+from .probe import NoiseProbe
+from . import datasets, metrics, plots, readout
 
 __all__ = [
     "__version__", "ModelError", "ModelSpec", "load_model", "shipped_models", "Distribution",
     "Network", "NetworkFileError", "build_network", "OUNoise", "PoissonNoise", "Stimulus",
     "default_input", "DEVICES", "BackendError", "GPUUnavailable", "Simulator", "TopologyMismatch",
-    "compile_count", "simulate", "versions", "SimResult", "plots",
+    "compile_count", "simulate", "versions", "SimResult", "plots", "max_exponent",
+    "per_neuron_exponents", "finite_size_exponents", "NoiseProbe", "datasets", "metrics", "readout",
 ]

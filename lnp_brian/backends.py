@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ from .results import SimResult
 from .units import parse_quantity, unit_string
 
 __all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable",
-           "TopologyMismatch", "compile_count", "versions"]
+           "TopologyMismatch", "Extension", "compile_count", "versions"]
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 BUILD_FORMAT = "lnp_brian.build/1"
@@ -96,12 +95,51 @@ def _to_seconds(value, name) -> float:
     return float(parse_quantity(value, "second", where=name))
 
 
-@dataclass
-class _Var:
-    """A settable variable of a standalone binary: command-line name and dtype."""
+class Extension:
+    """Adds variables and objects to a Simulator's build, and values to its runs.
 
-    cli: str
-    dtype: str
+    The hooks are called in this order: ``key`` (into the build's hash), ``equations`` /
+    ``reset`` / ``namespace`` (added to the neurons before the group is created),
+    ``add_objects`` (create further Brian2 objects, append them to ``objs.extra``),
+    ``settable_groups`` (groups whose variables runs may set); per run ``values`` (what to
+    set), then ``read_results`` (standalone: from the result files) or ``read_runtime``.
+    """
+
+    def key(self) -> str:
+        return type(self).__name__
+
+    def equations(self, sim) -> str:
+        return ""
+
+    def reset(self, sim) -> str:
+        return ""
+
+    def namespace(self, sim) -> dict:
+        return {}
+
+    def add_objects(self, objs, sim) -> None:
+        pass
+
+    def settable_groups(self, objs) -> list:
+        return []
+
+    def group(self, objs, name):
+        for g in self.settable_groups(objs):
+            if g.name == name:
+                return g
+        return None
+
+    def values(self, sim) -> dict:
+        return {}
+
+    def result_files(self, objs, device) -> dict:
+        return {}
+
+    def read_results(self, result, files: dict, results_dir) -> None:
+        pass
+
+    def read_runtime(self, objs, result) -> None:
+        pass
 
 
 class Simulator:
@@ -138,6 +176,8 @@ class Simulator:
     runtime_target : {"cython", "numpy"}, optional
         Code generation target of the runtime device (default: Brian2's preference, which
         uses Cython when it can compile and NumPy otherwise).
+    extensions : sequence of Extension
+        Add variables/objects to the build (e.g. the Lyapunov divergence monitor).
     """
 
     def __init__(self, network: Network, device: str = "runtime", *, duration="1 s", dt=None,
@@ -203,11 +243,17 @@ class Simulator:
     def _create(self, unique_names: bool):
         net = self.network
         delays = self._delays if isinstance(self._delays, float) else None
+        namespace = {}
+        for ext in self.extensions:
+            namespace.update(ext.namespace(self))
         objs = create_objects(
             net.model, net.n, net.pre, net.post, self._plastic, delays=delays, noise=self.noise,
             stim=self.stimulus, copies=self.copies, record=self.record,
             record_dt=None if self.record_dt is None else self.record_dt * b2.second,
-            record_spikes=self.record_spikes, unique_names=unique_names)
+            record_spikes=self.record_spikes, unique_names=unique_names,
+            extra_equations="\n".join(ext.equations(self) for ext in self.extensions),
+            extra_reset="\n".join(ext.reset(self) for ext in self.extensions),
+            extra_namespace=namespace)
         for ext in self.extensions:
             ext.add_objects(objs, self)
         return objs
@@ -251,7 +297,10 @@ class Simulator:
                      for var in self.final_variables()}
             final["w"] = self._final_weights(
                 lambda name: np.asarray(objs.synapses[name].variables["w"].get_value()))
-        return self._result(spike_t, spike_i, trace_t, traces, final)
+            result = self._result(spike_t, spike_i, trace_t, traces, final)
+            for ext in self.extensions:
+                ext.read_runtime(objs, result)
+        return result
 
     def _final_weights(self, get) -> np.ndarray:
         """Weights at the end of a run (changed by plasticity), in the network's synapse
@@ -522,25 +571,34 @@ class Simulator:
         mask = net.live_synapses() if syn_mask is None else np.asarray(syn_mask, bool)
         sp = dict(net.syn_params)
         sp.update({k: _si(v) for k, v in (syn_params or {}).items()})
-        plastic_names = set(spec.plasticity.parameters) if spec.plasticity else set()
         from .brianobjects import SYN, SYN_PLASTIC, uses_mask
 
+        m_all = len(net.pre)
         for name in (SYN, SYN_PLASTIC):
             idx = self._syn_index(name)
             if idx is None:
                 continue
-            m = len(idx)
-            vals[(name, "w")] = self._tile(np.where(mask[idx], w[idx], 0.0) if w.shape == mask.shape else w, m, "weights")
-            if uses_mask(spec, name == SYN_PLASTIC):
-                vals[(name, "mask")] = self._tile(mask[idx].astype(float), m, "syn_mask")
-            for pname, arr in sp.items():
-                if pname == "delay":
-                    if self._delays == "heterogeneous":
-                        vals[(name, "delay")] = self._tile(arr[idx], m, "delay")
-                    continue
-                if pname in plastic_names and name != SYN_PLASTIC:
-                    continue
-                vals[(name, pname)] = self._tile(arr[idx], m, f"syn_params[{pname!r}]")
+            plastic = name == SYN_PLASTIC
+
+            def part(arr, what):  # this group's synapses, for one copy (tiled) or all copies
+                arr = np.asarray(arr)
+                if arr.shape == (m_all,):
+                    return np.tile(arr[idx], self.copies)
+                if arr.shape == (m_all * self.copies,):
+                    return arr.reshape(self.copies, m_all)[:, idx].ravel()
+                raise ValueError(f"{what}: expected shape ({m_all},) or ({m_all * self.copies},), got {arr.shape}")
+
+            keep = part(mask, "syn_mask")
+            vals[(name, "w")] = np.where(keep, part(w, "weights"), 0.0)
+            if uses_mask(spec, plastic):
+                vals[(name, "mask")] = keep.astype(float)
+            declared = set(spec.synapse.parameters)
+            if plastic:
+                declared |= set(spec.plasticity.parameters)
+            if self._delays == "heterogeneous":
+                declared.add("delay")
+            for pname in sorted(declared & set(sp)):
+                vals[(name, pname)] = part(sp[pname], f"syn_params[{pname!r}]")
         return vals
 
     def _syn_index(self, name):
@@ -566,7 +624,7 @@ class Simulator:
         """
         values = self.values_for(network, **overrides)
         for ext in self.extensions:
-            values.update(ext.values(self, network or self.network, overrides))
+            values.update(ext.values(self))
         values[(SEED, "noise_seed")] = np.array([int(seed) % (2**31 - 1)])
         t0 = time.perf_counter()
         if self.device == "runtime":

@@ -117,14 +117,17 @@ def _poisson_input(group, noise: PoissonNoise):
 
 def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, noise=None,
                    stim: Stimulus | None = None, copies: int = 1, record: dict | None = None,
-                   record_dt=None, record_spikes: bool = True,
-                   unique_names: bool = False) -> BrianObjects:
+                   record_dt=None, record_spikes: bool = True, unique_names: bool = False,
+                   extra_equations: str = "", extra_reset: str = "",
+                   extra_namespace: dict | None = None) -> BrianObjects:
     """Create the Brian2 objects (in the active device) for one network topology.
 
     ``pre``, ``post``, ``plastic`` describe one copy's synapses; ``delays`` is None, one
     value for all, or per synapse (SI seconds). ``record`` maps variable names to neuron
     indices (within one copy) or True for all. ``unique_names`` appends ``*`` so several
-    runtime simulators can coexist in one process.
+    runtime simulators can coexist in one process. ``extra_equations``, ``extra_reset`` and
+    ``extra_namespace`` let an extension (e.g. the Lyapunov divergence monitor) add
+    variables to the neurons before the group is created.
     """
     suffix = "*" if unique_names else ""
     nspec = spec.neuron
@@ -140,13 +143,17 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
         objs.stim = b2.TimedArray(values, dt=stim.dt, name=STIM + suffix)
         namespace[STIM] = objs.stim  # the equations call it by the fixed name "stim"
     eqs = neuron_equations(spec, noise, stim, linked_noise=linked, n=n)
+    if extra_equations:
+        eqs += "\n" + extra_equations
+    namespace.update(extra_namespace or {})
     threshold = f"({nspec.threshold}) and active" if nspec.spiking else None
+    reset = "\n".join(part for part in (nspec.reset, extra_reset if nspec.spiking else "") if part) or None
     kwargs = {}
     if nspec.refractory is not None:
         kwargs["refractory"] = nspec.refractory
     if nspec.method is not None:
         kwargs["method"] = nspec.method
-    G = b2.NeuronGroup(N, eqs, threshold=threshold, reset=nspec.reset, namespace=namespace,
+    G = b2.NeuronGroup(N, eqs, threshold=threshold, reset=reset, namespace=namespace,
                        name=NEURONS + suffix, **kwargs)
     if nspec.spiking:
         G.active = True

@@ -33,6 +33,13 @@ def _quantity(unit):
     return parse
 
 
+def _floats(text: str):
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 def _indices(text: str):
     try:
         return [int(x) for x in text.split(",") if x.strip()]
@@ -78,6 +85,45 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     s.add_argument("--quiet", action="store_true", help="print only where the results went")
 
+    ly = sub.add_parser(
+        "lyapunov", help="Lyapunov exponents of a model: maximal, per neuron, spectrum, finite size",
+        description="Maximal Lyapunov exponent by the two-trajectory method (reference and perturbed "
+                    "copies in one build, renormalised every --interval), optionally per-neuron exponents, "
+                    "the Lyapunov spectrum and finite-size exponents. Writes DIR/lyapunov.json and plots. "
+                    "Exponents are in 1/s; every number carries its perturbation size (spiking networks "
+                    "show stable chaos: see the docs).")
+    ly.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
+    ly.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
+    ly.add_argument("--duration", type=_quantity("second"), default="2 s",
+                    help="simulated time of the lambda_max run (default 2 s)")
+    ly.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
+    ly.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
+    ly.add_argument("--seed", type=int, default=1, help="network seed (default 1); noise and perturbations derive from it")
+    ly.add_argument("--copies", type=int, default=8, help="perturbed copies for lambda_max (default 8)")
+    ly.add_argument("--perturbation", type=float, default=1e-3,
+                    help="perturbation size d0 in scaled units (mV, pA, nS, ms, 1; default 1e-3)")
+    ly.add_argument("--interval", type=_quantity("second"), default="10 ms", help="renormalisation interval (default 10 ms)")
+    ly.add_argument("--transient", type=_quantity("second"), default="200 ms",
+                    help="time after the perturbation before averaging (default 200 ms)")
+    ly.add_argument("--warmup", type=_quantity("second"), default="100 ms",
+                    help="time before the perturbation is injected (default 100 ms)")
+    ly.add_argument("--no-input", action="store_true", help="no background noise (default: the model's [input] noise)")
+    ly.add_argument("--per-neuron", action="store_true",
+                    help="also per-neuron exponents: each neuron perturbed in its own copy, batched in one build")
+    ly.add_argument("--window", type=_quantity("second"), default="100 ms",
+                    help="finite-time window of per-neuron exponents (default 100 ms)")
+    ly.add_argument("--per-neuron-perturbation", type=float, default=0.1,
+                    help="size of each neuron's kick in scaled units (default 0.1, i.e. 0.1 mV for v)")
+    ly.add_argument("--per-neuron-count", type=int,
+                    help="perturb only this many neurons (evenly spaced; default all)")
+    ly.add_argument("--spectrum", type=int, metavar="K",
+                    help="also the first K Lyapunov exponents of the linearised (spiking: noise-probe rate "
+                         "model) or smooth (ODE models) dynamics")
+    ly.add_argument("--sizes", type=_floats, help="finite-size exponents at these perturbation sizes, e.g. 1e-4,1e-2,1")
+    ly.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    ly.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
+    ly.add_argument("--quiet", action="store_true", help="print only where the results went")
+
     m = sub.add_parser("models", help="list the shipped models, or print one",
                        description="List the shipped models with their descriptions; with a name, print its file.")
     m.add_argument("name", nargs="?", help="a shipped model to print")
@@ -94,9 +140,15 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "simulate":
+            from .commands.simulate import cmd_simulate
+
             return cmd_simulate(args, argv)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "lyapunov":
+            from .commands.lyapunov import cmd_lyapunov
+
+            return cmd_lyapunov(args, argv)
     except (CLIError, ModelError, NetworkFileError, RunExistsError, BackendError, ValueError, KeyError) as exc:
         print(f"lnp-brian {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -121,102 +173,6 @@ def cmd_models(args) -> int:
         spec = load_model(name)
         print(f"{name:12s} {spec.description}")
     return 0
-
-
-def cmd_simulate(args, argv) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from brian2 import Equations
-
-    from . import plots
-    from .backends import Simulator, versions
-    from .inputs import default_input
-    from .model import load_model
-    from .network import build_network
-    from .runs import RunDir
-    from .seeding import derive_seed
-
-    run = RunDir(args.out, overwrite=args.overwrite, command="simulate", argv=argv)
-    say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
-    try:
-        with run.timed("load_model"):
-            spec = load_model(args.model)
-        n = args.neurons or spec.network.n_neurons
-        seeds = {"network": args.seed,
-                 "init": args.init_seed if args.init_seed is not None else derive_seed(args.seed, "init"),
-                 "noise": args.noise_seed if args.noise_seed is not None else derive_seed(args.seed, "noise")}
-        say(f"building {spec.name} network: {n} neurons, seed {args.seed}")
-        with run.timed("build_network"):
-            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"])
-        say(f"  {net.summary()}")
-        net.save(run.file("network.npz"))
-        (run.file("model.toml")).write_text(spec.text, encoding="utf-8")
-        inputs = None if args.no_input else default_input(spec)
-        names = sorted(Equations(spec.neuron.equations).diff_eq_names)
-        var = args.record or ("v" if "v" in names else None)
-        record_vars = [var] if var else names
-        idx = [k for k in args.record_neurons if 0 <= k < n] or [0]
-        record = {v: idx for v in record_vars}
-        dt = args.dt if args.dt is not None else spec.dt
-        build_dir = args.build_dir or run.file("build")
-        config = {"model": spec.name, "model_source": spec.source, "neurons": n,
-                  "duration": str(args.duration), "dt": str(dt) if dt is not None else "0.1 ms",
-                  "device": args.device, "threads": args.threads,
-                  "input": None if inputs is None else inputs.describe(),
-                  "record": {k: v for k, v in record.items()}, "build_dir": str(build_dir)}
-        run.update(config=config, seeds=seeds, device=args.device, versions=versions())
-        say(f"building the {args.device} simulation (a first C++ build compiles for ~20 s)")
-        with run.timed("build_simulator"):
-            sim = Simulator(net, args.device, duration=args.duration, dt=dt, inputs=inputs, record=record,
-                            build_dir=build_dir, reuse=True, threads=args.threads,
-                            progress=float(args.duration) >= 10 and not args.quiet)
-        say(f"  compilations: {sim.compilations}"
-            + (" (re-used the compiled project)" if sim.compilations == 0 and args.device != "runtime" else ""))
-        say(f"simulating {args.duration}")
-        with run.timed("simulate"):
-            result = sim.run(seed=seeds["noise"])
-        say(f"  {result.summary()}")
-        result.save(run.file("spikes.npz"))
-        with run.timed("plots"):
-            title = f"{spec.name}, N = {n}, {args.device}, seed {args.seed}"
-            fig = plots.raster_figure(result, net, title=title)
-            fig.savefig(run.file("raster.png"), dpi=130)
-            plt.close(fig)
-            fig = plots.dynamics_figure(result, net, var=var or record_vars[0], title=title)
-            fig.savefig(run.file("dynamics.png"), dpi=110)
-            plt.close(fig)
-        rates = result.rates()
-        run.update(compilations=sim.compilations,
-                   timings={"compile_seconds": sim.timings.get("compile"),
-                            "binary_run_seconds": sim.timings.get("last_run_binary"),
-                            "run_seconds": sim.timings.get("last_run")},
-                   results={"n_spikes": int(len(result.spike_t)), "mean_rate_hz": float(rates.mean()),
-                            "silent_fraction": float((rates == 0).mean()),
-                            "median_isi_cv": _nanmedian(result.isi_cv())},
-                   files=["run.json", "network.npz", "model.toml", "spikes.npz", "raster.png",
-                          "dynamics.png", "run.log"])
-        run.write()
-        say(f"wrote {run.path}")
-        if args.quiet:
-            print(run.path)
-        else:
-            print(f"results in {run.path}: raster.png, dynamics.png, spikes.npz, network.npz, run.json")
-        return 0
-    except BaseException:
-        run.write(status="failed")
-        raise
-    finally:
-        run.close()
-
-
-def _nanmedian(x):
-    import numpy as np
-
-    x = np.asarray(x)
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else None
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ import numpy as np
 from scipy.signal import welch
 
 __all__ = ["plot_raster", "plot_population_rate", "plot_traces", "plot_rate_histogram",
-           "plot_isi_cv_histogram", "plot_rate_spectrum", "raster_figure", "dynamics_figure"]
+           "plot_isi_cv_histogram", "plot_rate_spectrum", "raster_figure", "dynamics_figure",
+           "plot_divergence", "plot_per_neuron_exponents", "plot_lyapunov_spectrum", "plot_finite_size"]
 
 E_COLOR, I_COLOR = "#1f4e99", "#c0392b"
 
@@ -159,3 +160,65 @@ def dynamics_figure(result, network=None, *, var: str = "v", title: str | None =
     if title:
         fig.suptitle(title)
     return fig
+
+
+# ---- Lyapunov ------------------------------------------------------------------------------
+def plot_divergence(result, ax=None):
+    """Log distance of each perturbed copy from the reference (cumulative log growth, with
+    the renormalisations undone) against time, with the fitted slope λ_max."""
+    ax = _ax(ax)
+    t = result.times
+    logd = np.nancumsum(result.log_growth, axis=1)
+    for k in range(logd.shape[0]):
+        ax.plot(t, logd[k], lw=0.7, alpha=0.7)
+    start = result.t_kick + result.transient
+    ref = np.interp(start, t, np.nanmean(logd, axis=0)) if len(t) else 0.0
+    line = ref + result.lambda_max * (t - start)
+    ax.plot(t, line, "k--", lw=1, label=f"λ_max = {result.lambda_max:.3g} ± {result.lambda_max_stderr:.2g} /s")
+    ax.axvline(start, color="0.7", lw=0.8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("ln(distance / d0)")
+    ax.set_title(f"perturbation d0 = {result.perturbation:g}, renormalised every "
+                 f"{result.interval * 1e3:g} ms", fontsize="small")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_per_neuron_exponents(tau, lambdas, ax=None, *, label="spiking (perturbed copies)",
+                              linear=None, exc=None):
+    """Per-neuron exponents λ_i (1/s) against each neuron's membrane time constant (ms)."""
+    ax = _ax(ax)
+    tau_ms = np.asarray(tau) * 1e3
+    colors = None if exc is None else np.where(np.asarray(exc), E_COLOR, I_COLOR)
+    ax.scatter(tau_ms, lambdas, s=8, c=colors if colors is not None else "k", label=label, alpha=0.7)
+    if linear is not None:
+        ax.scatter(tau_ms, linear, s=8, marker="x", color="0.5", label="linearised rate model", alpha=0.7)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("τ_m (ms)")
+    ax.set_ylabel("λ_i (1/s)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_lyapunov_spectrum(exponents, ax=None, *, label=None):
+    """Lyapunov exponents (1/s) sorted in descending order against their index."""
+    ax = _ax(ax)
+    lam = np.sort(np.asarray(exponents))[::-1]
+    ax.plot(np.arange(1, len(lam) + 1), lam, ".-", ms=4, lw=0.8, label=label)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("index")
+    ax.set_ylabel("λ (1/s)")
+    if label:
+        ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_finite_size(result, ax=None):
+    """Finite-size Lyapunov exponent λ(d0) against perturbation size (log axis)."""
+    ax = _ax(ax)
+    ax.errorbar(result.sizes, result.lambdas, yerr=result.stderr, fmt="o-", color="k", capsize=3)
+    ax.set_xscale("log")
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("perturbation size d0 (scaled units)")
+    ax.set_ylabel("λ(d0) (1/s)")
+    return ax

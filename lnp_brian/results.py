@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 from brian2.units.fundamentalunits import Quantity
 
-from scipy.signal import lfilter
-
 from .files import atomic_savez
 from .units import parse_unit
 
@@ -114,18 +112,6 @@ class SimResult:
             isi = np.diff(t[starts[j]:ends[j]])
             out[j] = isi.std() / isi.mean() if isi.mean() > 0 else np.nan
         return out
-
-    def filtered_activity(self, tau: float = 20e-3, sample_dt: float | None = None, copy: int = 0):
-        """Spike trains filtered with a causal exponential kernel exp(-t/tau) (unit peak),
-        sampled every ``sample_dt`` (default: dt). Returns (times, array (n, T))."""
-        sample_dt = self.dt if sample_dt is None else sample_dt
-        steps = int(round(self.duration / sample_dt))
-        t, i = self.spikes(copy)
-        k = np.minimum((t / sample_dt).astype(np.int64), steps - 1)
-        binned = np.zeros((self.n, steps))
-        np.add.at(binned, (i, k), 1.0)
-        out = lfilter([1.0], [1.0, -np.exp(-sample_dt / tau)], binned, axis=1)
-        return np.arange(steps) * sample_dt, out
 
     # ---- traces ---------------------------------------------------------------------------
     def trace(self, var: str, copy: int = 0) -> Quantity:

@@ -3,10 +3,14 @@ build is made once per session in its own directory and shared by the tests that
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-import lnp_brian as lb
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # multithreaded BLAS crawls on 2 shared cores
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import lnp_brian as lb  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

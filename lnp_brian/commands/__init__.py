@@ -1,0 +1,1 @@
+"""Implementations of the `lnp-brian` subcommands (the parser lives in lnp_brian.cli)."""

@@ -1,0 +1,193 @@
+"""`lnp-brian lyapunov`: maximal, per-neuron, finite-size exponents and the spectrum of a model.
+
+Every stage writes its numbers into DIR/lyapunov.json as soon as it finishes (and the
+per-neuron stage after every batch), so Ctrl+C loses only the stage in progress.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import numpy as np  # noqa: E402
+
+__all__ = ["cmd_lyapunov"]
+
+
+def cmd_lyapunov(args, argv) -> int:
+    import matplotlib.pyplot as plt
+
+    from .. import lyapunov as ly
+    from .. import plots
+    from ..backends import compile_count, versions
+    from ..files import write_json
+    from ..inputs import default_input
+    from ..model import load_model
+    from ..network import build_network
+    from ..runs import RunDir
+    from ..seeding import derive_seed
+
+    run = RunDir(args.out, overwrite=args.overwrite, command="lyapunov", argv=argv)
+    say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
+    out: dict = {"unit": "1/s"}
+
+    def save(status="running"):
+        run.update(results=out, compilations=compile_count() - compiles_before)
+        write_json(run.file("lyapunov.json"), {**out, "seeds": seeds, "config": config,
+                                               "compilations": compile_count() - compiles_before,
+                                               "versions": run.info.get("versions"), "status": status})
+        run.write(status)
+
+    def figure(name, draw):
+        fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+        draw(ax)
+        fig.savefig(run.file(name), dpi=120)
+        plt.close(fig)
+
+    compiles_before = compile_count()
+    seeds, config = {}, {}
+    try:
+        spec = load_model(args.model)
+        n = args.neurons or spec.network.n_neurons
+        seeds = {"network": args.seed, "init": derive_seed(args.seed, "init"),
+                 "noise": derive_seed(args.seed, "noise"), "perturbation": derive_seed(args.seed, "perturbation")}
+        with run.timed("build_network"):
+            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"])
+        net.save(run.file("network.npz"))
+        inputs = None if args.no_input else default_input(spec)
+        dt = args.dt if args.dt is not None else spec.dt
+        config = {"model": spec.name, "model_source": spec.source, "neurons": n, "device": args.device,
+                  "duration": str(args.duration), "dt": str(dt) if dt is not None else "0.1 ms",
+                  "copies": args.copies, "perturbation": args.perturbation, "interval": str(args.interval),
+                  "transient": str(args.transient), "warmup": str(args.warmup),
+                  "input": None if inputs is None else inputs.describe(), "per_neuron": args.per_neuron,
+                  "window": str(args.window), "spectrum": args.spectrum, "sizes": args.sizes}
+        run.update(config=config, seeds=seeds, device=args.device, versions=versions())
+        say(f"{net.summary()}")
+        build = {"dt": dt, "inputs": inputs}
+
+        say(f"lambda_max: {args.copies} perturbed copies of size {args.perturbation:g}, {args.duration} "
+            f"(one build; a first C++ build compiles for ~20 s)")
+        with run.timed("lambda_max"):
+            res = ly.max_exponent(net, args.device, duration=args.duration, perturbation=args.perturbation,
+                                  copies=args.copies, interval=args.interval, transient=args.transient,
+                                  warmup=args.warmup, seed=seeds["perturbation"], build_dir=run.file("build_max"),
+                                  reuse=True, progress=not args.quiet and float(args.duration) >= 10, **build)
+        out["lambda_max"], out["lambda_max_stderr"] = res.lambda_max, res.lambda_max_stderr
+        out["max_exponent"] = res.to_dict()
+        say(f"  lambda_max = {res.lambda_max:.4g} +- {res.lambda_max_stderr:.2g} 1/s "
+            f"(d0 = {args.perturbation:g}; collapsed intervals: {res.collapsed})")
+        figure("divergence.png", lambda ax: plots.plot_divergence(res, ax))
+        save()
+
+        if args.sizes:
+            say(f"finite-size exponents at d0 = {', '.join(f'{x:g}' for x in args.sizes)}")
+            with run.timed("finite_size"):
+                fs = ly.finite_size_exponents(net, args.sizes, device=args.device, duration=args.duration,
+                                              interval=args.interval, transient=args.transient,
+                                              warmup=args.warmup, seed=seeds["perturbation"],
+                                              build_dir=run.file("build_sizes"), reuse=True, **build)
+            out["finite_size"] = fs.to_dict()
+            figure("finite_size.png", lambda ax: plots.plot_finite_size(fs, ax))
+            save()
+
+        linear = None
+        if args.spectrum or args.per_neuron:
+            linear = _linear_side(net, args, run, say, out, seeds, build)
+            save()
+
+        if args.per_neuron:
+            count = args.per_neuron_count or net.n
+            neurons = np.unique(np.linspace(0, net.n - 1, min(count, net.n)).astype(int))
+            say(f"per-neuron exponents: {len(neurons)} neurons, window {args.window}, batched copies in one build")
+            partial = {}
+
+            def progress(done, total):
+                say(f"  {done}/{total} neurons")
+                out["per_neuron_progress"] = {"done": done, "total": total}
+                save()
+
+            with run.timed("per_neuron"):
+                per = ly.per_neuron_exponents(net, args.device, window=args.window, warmup=args.warmup,
+                                              perturbation=args.per_neuron_perturbation, neurons=neurons,
+                                              interval=args.interval,
+                                              seed=seeds["perturbation"], progress=progress,
+                                              build_dir=run.file("build_per_neuron"), reuse=True, **build)
+            partial.update(per.to_dict())
+            out["per_neuron"] = partial
+            out.pop("per_neuron_progress", None)
+            say(f"  {per.batches} batches of {per.copies_per_batch} copies, {per.compilations} compilation(s), "
+                f"{per.seconds_per_copy * 1e3:.1f} ms per perturbed copy")
+            tau_name = "tau_m" if "tau_m" in net.params else next(iter(net.params), None)
+            if tau_name is not None:
+                lin = None if linear is None else linear[neurons]
+                figure("per_neuron.png", lambda ax: plots.plot_per_neuron_exponents(
+                    net.params[tau_name][neurons], per.lambdas, ax, linear=lin, exc=net.exc[neurons]))
+            save()
+
+        save("complete")
+        say(f"wrote {run.path}")
+        print(run.path if args.quiet else
+              f"lambda_max = {res.lambda_max:.4g} +- {res.lambda_max_stderr:.2g} 1/s; results in {run.path}")
+        return 0
+    except BaseException:
+        if config:
+            save("failed")
+        else:
+            run.write("failed")
+        raise
+    finally:
+        run.close()
+
+
+def _linear_side(net, args, run, say, out, seeds, build):
+    """Spectrum (and per-neuron linear estimates) of the linearised or smooth dynamics.
+    Returns per-neuron linear exponents (or None)."""
+    import matplotlib.pyplot as plt
+
+    from .. import lyapunov as ly
+    from .. import plots
+    from ..lyapunov_spectrum import per_neuron_exponents_linear, qr_spectrum_linear, qr_spectrum_ode
+    from ..probe import NoiseProbe
+
+    spec = net.model
+    k = args.spectrum
+    if not spec.neuron.spiking:
+        if not k:
+            return None
+        names, f, jac, x0 = ly.ode_system(net)
+        dt = float(build["dt"]) if build["dt"] is not None else 1e-4
+        say(f"spectrum of the smooth dynamics ({', '.join(names)}), QR method")
+        with run.timed("spectrum"):
+            s = qr_spectrum_ode(f, jac, x0, dt=dt, T=max(float(args.duration), 100 * dt), k=min(k, len(names)),
+                                transient=float(args.transient), seed=seeds["perturbation"])
+        out["spectrum"] = {"exponents": s.exponents.tolist(), "method": "QR on the model's ODE (SymPy Jacobian)"}
+        _spectrum_figure(run, plots, plt, s.exponents, "ODE")
+        return None
+    if build["inputs"] is None:
+        say("  (no noise input: the noise probe needs one; skipping the linearised model)")
+        return None
+    say("noise probe: rates and gains for the linearised rate model A")
+    with run.timed("noise_probe"):
+        pr = NoiseProbe(net, args.device, duration=args.duration, noise=build["inputs"], dt=build["dt"],
+                        build_dir=run.file("build_probe"), reuse=True).run(seed=seeds["noise"], covariance=False)
+    out["noise_probe"] = {"mean_rate_hz": float(pr.rates.mean()), "mean_gain_hz_per_input_unit": float(pr.gains.mean())}
+    T = float(args.window)
+    with run.timed("linear_per_neuron"):
+        lam_lin = per_neuron_exponents_linear(pr.A, T)
+    out["per_neuron_linear"] = {"lambdas": lam_lin.tolist(), "T_s": T, "method": "(1/T) log ||exp(A T) e_i||"}
+    if k:
+        say(f"spectrum of the linearised rate model: first {k} exponents (QR)")
+        with run.timed("spectrum"):
+            s = qr_spectrum_linear(pr.A, k=min(k, net.n), seed=seeds["perturbation"])
+        out["spectrum"] = {"exponents": s.exponents.tolist(),
+                           "method": "QR on the linearised rate model A of the noise probe"}
+        _spectrum_figure(run, plots, plt, s.exponents, "linearised rate model")
+    return lam_lin
+
+
+def _spectrum_figure(run, plots, plt, exponents, label):
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    plots.plot_lyapunov_spectrum(exponents, ax, label=label)
+    fig.savefig(run.file("spectrum.png"), dpi=120)
+    plt.close(fig)

@@ -1,0 +1,419 @@
+"""Readouts: features from spikes, and trained linear readouts in scikit-learn's conventions.
+
+The readout is the only trained part of the model. It is dense (every active neuron
+projects to every readout unit) and is never pruned: pruning acts on the recurrent network,
+and after every pruning step the readout is simply trained again on the new network's
+activity. Its size enters the cost via :func:`lnp_brian.metrics.sops` and
+:func:`lnp_brian.metrics.counts`.
+
+- Features: :func:`filtered_features` (exponentially filtered spike trains sampled on the
+  series' time grid, for forecasting) and :func:`count_features` (spike counts per
+  presentation window, for images).
+- :class:`RidgeReadout`: multi-output ridge regression with cross-validated alpha.
+- :class:`ClassifierReadout`: multinomial logistic regression with cross-validated C.
+
+Both are scikit-learn estimators (``fit`` / ``predict`` / ``score``, learned state in
+trailing-underscore attributes, ``get_params`` / ``set_params`` / ``clone``), so they work
+with scikit-learn's model-selection tools.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.signal import lfilter
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .metrics import accuracy, nrmse
+
+__all__ = ["filtered_features", "count_features", "RidgeReadout", "ClassifierReadout"]
+
+
+# ==========================================================================================
+# Features from spikes
+# ==========================================================================================
+def _spikes_of(result, copy, neurons):
+    """Spike times, feature column of each spike, and the number of columns."""
+    if not 0 <= copy < result.copies:
+        raise ValueError(f"copy must lie in [0, {result.copies}), got {copy}")
+    t, i = result.spikes(copy)
+    if neurons is None:
+        return t, i.astype(np.int64), result.n
+    neurons = np.asarray(neurons, dtype=np.int64).reshape(-1)
+    if neurons.size and (neurons.min() < 0 or neurons.max() >= result.n):
+        raise ValueError(f"neurons must be indices in [0, {result.n})")
+    if len(np.unique(neurons)) != len(neurons):
+        raise ValueError("neurons must not repeat")
+    col = -np.ones(result.n, np.int64)
+    col[neurons] = np.arange(len(neurons))
+    keep = col[i] >= 0
+    return t[keep], col[i[keep]], len(neurons)
+
+
+def filtered_features(result, tau: float, sample_times=None, sample_dt: float | None = None, *,
+                      t_start: float = 0.0, copy: int = 0, neurons=None) -> np.ndarray:
+    """Spike trains filtered with a causal exponential kernel, sampled at given times.
+
+    ``x_j(s) = sum over spikes t_k <= s of neuron j of exp(-(s - t_k) / tau)``, evaluated
+    exactly at every sample time s (a spike adds 1 and decays with time constant ``tau``):
+    the leaky-integrated activity a downstream synapse would see, which is what a linear
+    readout of a reservoir reads. Unlike binning first, spike times are not rounded to the
+    sample grid, and a sample never contains a spike that happens after it.
+
+    Alignment with a series: if input sample k is presented during
+    [t_start + k dt, t_start + (k+1) dt), the default grid samples at the *end* of each
+    presentation, ``s_k = t_start + (k+1) dt``, so row k is the state after the network has
+    seen u(0..k) and pairs with the target u(k + h) (``task.train.index`` picks rows).
+
+    Parameters
+    ----------
+    result : SimResult
+    tau : float
+        Filter time constant (s), e.g. 20e-3.
+    sample_times : float array (T,), optional
+        Strictly increasing sample times (s).
+    sample_dt : float, optional
+        Instead of ``sample_times``: the series step (s); samples at
+        ``t_start + (k+1) sample_dt`` for every whole step inside the run.
+    t_start : float
+        Time (s) the first input sample starts (with ``sample_dt`` only).
+    copy : int
+        Network copy.
+    neurons : int array, optional
+        Neurons (within the copy) to use, in this column order; default all ``result.n``
+        (pass ``np.flatnonzero(network.active)`` to drop pruned neurons).
+
+    Returns
+    -------
+    float array (T, N)
+    """
+    tau = float(tau)
+    if not tau > 0:
+        raise ValueError(f"tau must be > 0 (seconds), got {tau!r}")
+    if (sample_times is None) == (sample_dt is None):
+        raise ValueError("give exactly one of sample_times and sample_dt")
+    if sample_dt is not None:
+        sample_dt = float(sample_dt)
+        if not sample_dt > 0:
+            raise ValueError(f"sample_dt must be > 0 (seconds), got {sample_dt!r}")
+        steps = int(np.floor((result.duration - t_start) / sample_dt + 1e-9))
+        if steps < 1:
+            raise ValueError(f"no whole step of {sample_dt} s between t_start={t_start} s and "
+                             f"the end of the run ({result.duration} s)")
+        s = t_start + sample_dt * np.arange(1, steps + 1)
+        uniform = True
+    else:
+        s = np.asarray(sample_times, dtype=float).reshape(-1)
+        if s.size == 0 or not np.all(np.isfinite(s)):
+            raise ValueError("sample_times must be a non-empty array of finite times (s)")
+        d = np.diff(s)
+        if np.any(d <= 0):
+            raise ValueError("sample_times must be strictly increasing")
+        uniform = d.size == 0 or np.allclose(d, d[0], rtol=1e-9, atol=0)
+    t, col, n_cols = _spikes_of(result, copy, neurons)
+    m = np.searchsorted(s, t, side="left")  # first sample at or after each spike
+    keep = m < len(s)
+    t, col, m = t[keep], col[keep], m[keep]
+    inc = np.zeros((len(s), n_cols))
+    np.add.at(inc, (m, col), np.exp(-(s[m] - t) / tau))
+    if uniform:
+        step = s[1] - s[0] if len(s) > 1 else 1.0
+        return lfilter([1.0], [1.0, -np.exp(-step / tau)], inc, axis=0)
+    decay = np.exp(-np.diff(s) / tau)
+    out = inc
+    for k in range(1, len(s)):
+        out[k] += decay[k - 1] * out[k - 1]
+    return out
+
+
+def count_features(result, window_starts, window_length: float, copy: int = 0,
+                   neurons=None) -> np.ndarray:
+    """Spike counts of every neuron in every presentation window.
+
+    A spike at time t counts in window w if ``start_w <= t < start_w + window_length``
+    (half-open, so back-to-back windows share no spike). Windows may overlap or be in any
+    order.
+
+    Parameters
+    ----------
+    result : SimResult
+    window_starts : float array (W,)
+        Start of each window (s), e.g. the onset of each image presentation.
+    window_length : float
+        Length of every window (s).
+    copy : int
+        Network copy.
+    neurons : int array, optional
+        Neurons (within the copy) to use, in this column order; default all.
+
+    Returns
+    -------
+    int array (W, N)
+    """
+    starts = np.asarray(window_starts, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(starts)):
+        raise ValueError("window_starts must be finite times (s)")
+    window_length = float(window_length)
+    if not window_length > 0:
+        raise ValueError(f"window_length must be > 0 (seconds), got {window_length!r}")
+    t, col, n_cols = _spikes_of(result, copy, neurons)
+    order = np.argsort(t, kind="stable")
+    t, col = t[order], col[order]
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, starts + window_length, side="left")
+    per_window = hi - lo
+    # spike positions of all windows, concatenated: lo_w, lo_w+1, ..., hi_w-1 for each w
+    window = np.repeat(np.arange(len(starts)), per_window)
+    first = np.repeat(lo - np.concatenate(([0], np.cumsum(per_window)[:-1])), per_window)
+    pos = np.arange(per_window.sum()) + first
+    flat = np.bincount(window * n_cols + col[pos], minlength=len(starts) * n_cols)
+    return flat.reshape(len(starts), n_cols).astype(np.int64)
+
+
+# ==========================================================================================
+# Readouts
+# ==========================================================================================
+def _as_grid(values, name):
+    grid = np.atleast_1d(np.asarray(values, dtype=float))
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError(f"{name} must be a non-empty list of finite numbers, got {values!r}")
+    return grid
+
+
+class RidgeReadout(RegressorMixin, BaseEstimator):
+    """Multi-output ridge regression with cross-validated alpha, for forecasting readouts.
+
+    Features are standardised (optional), then one alpha, shared by all outputs, is chosen
+    from ``alphas`` by cross-validation on the training data and the model is refitted on
+    all of it.
+
+    Why blocked cross-validation by default: consecutive rows of filtered spike trains are
+    strongly autocorrelated, so leave-one-out or shuffled folds validate on rows nearly
+    identical to training rows and choose too little regularisation. Contiguous blocks
+    (``"blocked"``, scikit-learn ``KFold`` without shuffling) share only their edges;
+    ``"forward"`` (``TimeSeriesSplit``) never trains on the future but fits early folds
+    on little data. ``"gcv"`` is scikit-learn's efficient leave-one-out ``RidgeCV`` - one
+    decomposition for all alphas, much faster, right for independent samples. Fold
+    searches use ``GridSearchCV`` over a scaler + ``Ridge`` pipeline (the scaler is refitted
+    inside every fold), scored by the squared error relative to each target's training
+    variance (the square of NRMSE, with the variance of all training data rather than the
+    fold's, so a fold with a constant target still has a score).
+
+    Parameters
+    ----------
+    alphas : sequence of float
+        Candidate regularisation strengths (scikit-learn's ``alpha``: the penalty is not
+        divided by the number of samples, so larger training sets need larger alphas for
+        the same effect).
+    cv : {"blocked", "forward", "gcv"}, int or scikit-learn splitter
+        How alpha is chosen (see above); an int means that many blocked folds.
+    n_splits : int
+        Folds for ``"blocked"`` and ``"forward"``.
+    standardize : bool
+        Scale every feature to zero mean and unit variance (with training statistics)
+        before the ridge, so one alpha fits neurons with very different rates.
+    fit_intercept : bool
+
+    Attributes
+    ----------
+    model_ : Pipeline
+        The fitted scaler + ridge.
+    alpha_ : float
+        Chosen alpha.
+    coef_ : array (n_targets, n_features) or (n_features,)
+        Weights in the *original* feature units (scaling folded in).
+    intercept_ : array (n_targets,) or float
+    n_features_in_ : int
+
+    Notes
+    -----
+    ``score`` returns the **negative NRMSE** (:func:`lnp_brian.metrics.nrmse`), not R^2:
+    NRMSE is the number the project reports, and the sign keeps scikit-learn's "higher is
+    better" convention (as its ``neg_root_mean_squared_error`` scorer).
+    """
+
+    def __init__(self, alphas=tuple(np.logspace(-6, 3, 10)), cv="blocked", n_splits: int = 5,
+                 standardize: bool = True, fit_intercept: bool = True):
+        self.alphas = alphas
+        self.cv = cv
+        self.n_splits = n_splits
+        self.standardize = standardize
+        self.fit_intercept = fit_intercept
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _splitter(self):
+        cv = self.cv
+        if isinstance(cv, str):
+            if cv == "blocked":
+                return KFold(self.n_splits, shuffle=False)
+            if cv == "forward":
+                return TimeSeriesSplit(self.n_splits)
+            if cv == "gcv":
+                return None
+            raise ValueError(f"cv must be 'blocked', 'forward', 'gcv', an int or a "
+                             f"scikit-learn splitter, got {cv!r}")
+        if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+            return KFold(int(cv), shuffle=False)
+        if hasattr(cv, "split"):
+            return cv
+        raise ValueError(f"cv must be 'blocked', 'forward', 'gcv', an int or a scikit-learn "
+                         f"splitter, got {cv!r}")
+
+    def fit(self, X, y):
+        """Choose alpha and fit. X: (n_samples, n_features); y: (n_samples,) or
+        (n_samples, n_targets)."""
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        alphas = _as_grid(self.alphas, "alphas")
+        if np.any(alphas < 0):
+            raise ValueError("alphas must be >= 0")
+        scaler = StandardScaler() if self.standardize else "passthrough"
+        splitter = self._splitter()
+        if splitter is None:
+            model = Pipeline([("scale", scaler),
+                              ("ridge", RidgeCV(alphas=alphas, fit_intercept=self.fit_intercept))])
+            model.fit(X, y)
+            self.alpha_ = float(model.named_steps["ridge"].alpha_)
+        elif len(alphas) == 1:
+            model = Pipeline([("scale", scaler),
+                              ("ridge", Ridge(alpha=float(alphas[0]),
+                                              fit_intercept=self.fit_intercept))]).fit(X, y)
+            self.alpha_ = float(alphas[0])
+        else:
+            base = Pipeline([("scale", scaler),
+                             ("ridge", Ridge(fit_intercept=self.fit_intercept))])
+            # fold score: MSE relative to each target's variance over the whole training set
+            # (NRMSE^2 up to the fold's own variance, and defined when a fold is constant)
+            var = y.reshape(len(y), -1).var(axis=0)
+            var[var == 0] = 1.0
+
+            def score(est, X_, y_):
+                err = est.predict(X_).reshape(len(X_), -1) - y_.reshape(len(y_), -1)
+                return -float(np.mean(np.mean(err ** 2, axis=0) / var))
+
+            search = GridSearchCV(base, {"ridge__alpha": list(alphas)}, cv=splitter,
+                                  scoring=score, refit=True)
+            search.fit(X, y)
+            model = search.best_estimator_
+            self.alpha_ = float(search.best_params_["ridge__alpha"])
+            self.cv_scores_ = -np.asarray(search.cv_results_["mean_test_score"])
+        self.model_ = model
+        self.n_targets_ = 1 if y.ndim == 1 else y.shape[1]
+        self._y_ndim = y.ndim  # sklearn returns (n,) for a lone target column; keep (n, 1)
+        ridge = model.named_steps["ridge"]
+        coef = np.asarray(ridge.coef_, float)
+        intercept = np.asarray(ridge.intercept_, float)
+        if self.standardize:
+            sc = model.named_steps["scale"]
+            coef = coef / sc.scale_
+            intercept = intercept - coef @ sc.mean_
+        self.coef_ = coef
+        self.intercept_ = intercept if intercept.ndim else float(intercept)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        pred = self.model_.predict(X)
+        return pred.reshape(len(X), -1) if self._y_ndim == 2 else pred
+
+    def score(self, X, y, sample_weight=None):
+        """Negative NRMSE of the predictions (higher is better; 0 is perfect)."""
+        if sample_weight is not None:
+            raise ValueError("RidgeReadout.score does not support sample_weight")
+        return -nrmse(np.asarray(y, float), self.predict(X))
+
+
+class ClassifierReadout(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression on standardised features, C chosen by stratified
+    cross-validation; for classification readouts (e.g. spike counts per image).
+
+    Parameters
+    ----------
+    Cs : sequence of float
+        Candidate inverse L2 regularisation strengths. With more than one, ``cv``-fold
+        stratified, shuffled (seeded) cross-validation by accuracy chooses one (a scaler +
+        ``LogisticRegression`` pipeline in ``GridSearchCV``); with one, no search.
+    cv : int
+        Folds.
+    standardize : bool
+        Zero mean, unit variance features (training statistics) before the regression:
+        spike counts of different neurons span very different ranges, and lbfgs converges
+        far faster on scaled features.
+    max_iter : int
+        lbfgs iterations.
+    random_state : int
+        Seed of the fold shuffling (the fit itself is deterministic).
+
+    Attributes
+    ----------
+    model_ : Pipeline
+        Fitted scaler + logistic regression.
+    C_ : float
+        Chosen C.
+    classes_ : array (n_classes,)
+    n_iter_ : int array (1,)
+        lbfgs iterations of the final fit.
+    n_features_in_ : int
+
+    ``score`` is the accuracy (:func:`lnp_brian.metrics.accuracy`).
+    """
+
+    def __init__(self, Cs=tuple(np.logspace(-3, 2, 6)), cv: int = 5, standardize: bool = True,
+                 max_iter: int = 1000, random_state: int = 0):
+        self.Cs = Cs
+        self.cv = cv
+        self.standardize = standardize
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        Cs = _as_grid(self.Cs, "Cs")
+        if np.any(Cs <= 0):
+            raise ValueError("Cs must be > 0")
+        check_classification_targets(y)  # refuses continuous targets ("Unknown label type")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"need at least 2 classes, got 1 class: {classes.tolist()}")
+        base = Pipeline([("scale", StandardScaler() if self.standardize else "passthrough"),
+                         ("logreg", LogisticRegression(max_iter=self.max_iter))])
+        if len(Cs) == 1:
+            model = base.set_params(logreg__C=float(Cs[0])).fit(X, y)
+            self.C_ = float(Cs[0])
+        else:
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            search = GridSearchCV(base, {"logreg__C": list(Cs)}, cv=folds, scoring="accuracy",
+                                  refit=True)
+            search.fit(X, y)
+            model = search.best_estimator_
+            self.C_ = float(search.best_params_["logreg__C"])
+            self.cv_scores_ = np.asarray(search.cv_results_["mean_test_score"])
+        self.model_ = model
+        self.classes_ = model.classes_
+        self.n_iter_ = model.named_steps["logreg"].n_iter_
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "model_")
+        return self.model_.predict(validate_data(self, X, reset=False, dtype=np.float64))
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(validate_data(self, X, reset=False, dtype=np.float64))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy."""
+        if sample_weight is not None:
+            raise ValueError("ClassifierReadout.score does not support sample_weight")
+        return accuracy(np.asarray(y), self.predict(X))
