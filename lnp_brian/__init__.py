@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from .model import ModelError, ModelSpec, load_model, shipped_models
 from .distributions import Distribution
 from .network import Network, NetworkFileError, build_network
-from .inputs import OUNoise, PoissonNoise, Stimulus, default_input
+from .inputs import OUNoise, PoissonNoise, PoissonStimulus, Stimulus, default_input
 from .backends import (DEVICES, BackendError, GPUUnavailable, Simulator, TopologyMismatch,
                        compile_count, simulate, versions)
 from .results import SimResult
@@ -21,7 +21,7 @@ from . import datasets, metrics, plots, readout
 
 __all__ = [
     "__version__", "ModelError", "ModelSpec", "load_model", "shipped_models", "Distribution",
-    "Network", "NetworkFileError", "build_network", "OUNoise", "PoissonNoise", "Stimulus",
+    "Network", "NetworkFileError", "build_network", "OUNoise", "PoissonNoise", "PoissonStimulus", "Stimulus",
     "default_input", "DEVICES", "BackendError", "GPUUnavailable", "Simulator", "TopologyMismatch",
     "compile_count", "simulate", "versions", "SimResult", "plots", "max_exponent",
     "per_neuron_exponents", "finite_size_exponents", "NoiseProbe", "datasets", "metrics", "readout",

@@ -37,7 +37,8 @@ import numpy as np
 import brian2 as b2
 from brian2.units.fundamentalunits import Quantity
 
-from .brianobjects import NEURONS, NOISE, SEED, SPIKES, STATES, STIM, create_objects
+from .brianobjects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
+                           uses_mask)
 from .files import read_json, write_json
 from .inputs import OUNoise, split_inputs
 from .network import Network
@@ -49,6 +50,7 @@ __all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable",
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 BUILD_FORMAT = "lnp_brian.build/1"
+MAKE_LOG = "lnp_make.log"
 _build_lock = threading.Lock()  # Brian2's device and preferences are process-global
 _compilations = 0
 
@@ -194,7 +196,7 @@ class Simulator:
         self.dt = _to_seconds(dt if dt is not None else getattr(network.model, "dt", None) or "0.1 ms", "dt")
         if self.duration <= 0 or self.dt <= 0:
             raise ValueError("duration and dt must be positive")
-        self.noise, self.stimulus = split_inputs(inputs, network.model)
+        self.noise, self.stimulus, self.spike_input = split_inputs(inputs, network.model)
         self.copies = int(copies)
         self.record = dict(record or {})
         self.record_dt = None if record_dt is None else _to_seconds(record_dt, "record_dt")
@@ -233,6 +235,9 @@ class Simulator:
             "duration": self.duration, "dt": self.dt, "copies": self.copies,
             "noise": None if self.noise is None else self.noise.describe(),
             "stimulus": None if self.stimulus is None else self.stimulus.describe(),
+            "spike_input": None if self.spike_input is None else
+            {**self.spike_input.describe(), "pattern": hashlib.sha256(
+                np.packbits(self.spike_input.weights != 0).tobytes()).hexdigest()[:16]},
             "record": {k: (True if v is True else np.atleast_1d(v).tolist()) for k, v in sorted(self.record.items())},
             "record_dt": self.record_dt, "record_spikes": self.record_spikes, "threads": self.threads,
             "delays": self._delays, "n": net.n, "progress": self.progress,
@@ -248,7 +253,7 @@ class Simulator:
             namespace.update(ext.namespace(self))
         objs = create_objects(
             net.model, net.n, net.pre, net.post, self._plastic, delays=delays, noise=self.noise,
-            stim=self.stimulus, copies=self.copies, record=self.record,
+            stim=self.stimulus, spikes=self.spike_input, copies=self.copies, record=self.record,
             record_dt=None if self.record_dt is None else self.record_dt * b2.second,
             record_spikes=self.record_spikes, unique_names=unique_names,
             extra_equations="\n".join(ext.equations(self) for ext in self.extensions),
@@ -277,8 +282,9 @@ class Simulator:
             b2.defaultclock.dt = self.dt * b2.second
             self._net.restore("lnp_initial")
             for (group, var), arr in values.items():
-                if group == STIM:
-                    objs.stim.values[:] = arr.reshape(objs.stim.values.shape)
+                if group in (STIM, INPUT_RATES):
+                    ta = objs.stim if group == STIM else objs.input_rates
+                    ta.values[:] = arr.reshape(ta.values.shape)
                     continue
                 obj = self._group(group)
                 obj.variables[var].set_value(arr)
@@ -288,6 +294,9 @@ class Simulator:
             if objs.spike_monitor is not None:
                 spike_t = np.asarray(objs.spike_monitor.t_, float)
                 spike_i = np.asarray(objs.spike_monitor.i, np.int32)
+            inputs = None
+            if objs.input_monitor is not None:
+                inputs = (np.asarray(objs.input_monitor.t_, float), np.asarray(objs.input_monitor.i, np.int32))
             traces, trace_t = {}, np.zeros(0)
             if objs.state_monitor is not None:
                 trace_t = np.asarray(objs.state_monitor.t_, float)
@@ -297,7 +306,7 @@ class Simulator:
                      for var in self.final_variables()}
             final["w"] = self._final_weights(
                 lambda name: np.asarray(objs.synapses[name].variables["w"].get_value()))
-            result = self._result(spike_t, spike_i, trace_t, traces, final)
+            result = self._result(spike_t, spike_i, trace_t, traces, final, inputs)
             for ext in self.extensions:
                 ext.read_runtime(objs, result)
         return result
@@ -325,6 +334,8 @@ class Simulator:
             return objs.seedholder
         if name in objs.synapses:
             return objs.synapses[name]
+        if name == INPUT_SYN:
+            return objs.input_synapses
         for ext in self.extensions:
             obj = ext.group(objs, name)
             if obj is not None:
@@ -372,9 +383,12 @@ class Simulator:
             try:
                 b2.device.build(directory=directory, compile=compile_ok, run=False, with_output=False)
             except Exception as exc:  # compiler errors: point at the project and its log
+                log = self.build_dir / MAKE_LOG
+                what = "compilation" if log.exists() else "code generation"
                 raise BackendError(
-                    f"{self.device} build failed in {directory}: {exc}. "
-                    f"The generated project and compiler output are in {directory}") from exc
+                    f"{self.device} {what} failed: {exc}"
+                    + (f"; compiler output: {log}" if log.exists() else "")
+                    + f"; project: {directory}") from exc
             finally:
                 rec["compile_seconds"] = time.perf_counter() - t0
             if compile_ok:
@@ -392,8 +406,7 @@ class Simulator:
         out = {}
         dev = b2.get_device()
         groups = [objs.neurons, *objs.synapses.values(), objs.seedholder]
-        if objs.noise_group is not None:
-            groups.append(objs.noise_group)
+        groups += [g for g in (objs.noise_group, objs.input_synapses) if g is not None]
         groups += [o for ext in self.extensions for o in ext.settable_groups(objs)]
         for g in groups:
             for name, var in g.variables.items():
@@ -405,18 +418,20 @@ class Simulator:
                     continue
                 out[f"{g.name}.{name}"] = {"cli": f"{g.name}.{name}", "dtype": np.dtype(var.dtype).str,
                                            "file": dev.get_array_filename(var)}
-        if objs.stim is not None:
-            out[f"{STIM}.values"] = {"cli": f"{objs.stim.name}.values",
-                                     "dtype": np.dtype(objs.stim.values.dtype).str, "file": None}
+        for key, ta in ((STIM, objs.stim), (INPUT_RATES, objs.input_rates)):
+            if ta is not None:
+                out[f"{key}.values"] = {"cli": f"{ta.name}.values", "dtype": np.dtype(ta.values.dtype).str,
+                                        "file": None}
         return out
 
     def _result_files(self, objs) -> dict:
         dev = b2.get_device()
         files = {}
-        if objs.spike_monitor is not None:
-            for v in ("t", "i"):
-                var = objs.spike_monitor.variables[v]
-                files[f"spikes.{v}"] = {"file": dev.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
+        for key, mon in (("spikes", objs.spike_monitor), ("input_spikes", objs.input_monitor)):
+            if mon is not None:
+                for v in ("t", "i"):
+                    var = mon.variables[v]
+                    files[f"{key}.{v}"] = {"file": dev.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
         if objs.state_monitor is not None:
             var = objs.state_monitor.variables["t"]
             files["states.t"] = {"file": dev.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
@@ -483,9 +498,11 @@ class Simulator:
             info = files[key]
             return np.fromfile(results / info["file"], dtype=np.dtype(info["dtype"]))
 
-        spike_t = spike_i = None
+        spike_t = spike_i = inputs = None
         if "spikes.t" in files:
             spike_t, spike_i = load("spikes.t").astype(float), load("spikes.i").astype(np.int32)
+        if "input_spikes.t" in files:
+            inputs = (load("input_spikes.t").astype(float), load("input_spikes.i").astype(np.int32))
         traces, trace_t = {}, np.zeros(0)
         if "states.t" in files:
             trace_t = load("states.t")
@@ -496,7 +513,7 @@ class Simulator:
         syn_vars = self._record["vars"]
         final["w"] = self._final_weights(lambda name: np.fromfile(
             results / syn_vars[f"{name}.w"]["file"], dtype=np.dtype(syn_vars[f"{name}.w"]["dtype"])))
-        result = self._result(spike_t, spike_i, trace_t, traces, final)
+        result = self._result(spike_t, spike_i, trace_t, traces, final, inputs)
         for ext in self.extensions:
             ext.read_results(result, files, results)
         return result
@@ -518,7 +535,7 @@ class Simulator:
 
     def values_for(self, network: Network | None = None, *, weights=None, syn_mask=None, active=None,
                    params=None, syn_params=None, initial=None, bias=None, noise_gain=None,
-                   stimulus=None, stimulus_weights=None) -> dict:
+                   stimulus=None, stimulus_weights=None, input_rates=None, input_weights=None) -> dict:
         """Every settable value of a run, keyed by (group, variable), in SI units.
 
         Values come from ``network`` (default: the simulator's) and the keyword overrides;
@@ -567,11 +584,13 @@ class Simulator:
             if self.stimulus.weights is not None:
                 for k in range(sw.shape[0]):
                     vals[(NEURONS, f"stim_w{k}")] = self._tile(sw[k], n, "stimulus_weights")
+        if self.spike_input is not None:
+            vals.update(self._spike_input_values(spec, input_rates, input_weights))
         w = net.w if weights is None else _si(weights)
         mask = net.live_synapses() if syn_mask is None else np.asarray(syn_mask, bool)
         sp = dict(net.syn_params)
         sp.update({k: _si(v) for k, v in (syn_params or {}).items()})
-        from .brianobjects import SYN, SYN_PLASTIC, uses_mask
+        from .brianobjects import SYN, SYN_PLASTIC
 
         m_all = len(net.pre)
         for name in (SYN, SYN_PLASTIC):
@@ -599,6 +618,22 @@ class Simulator:
                 declared.add("delay")
             for pname in sorted(declared & set(sp)):
                 vals[(name, pname)] = part(sp[pname], f"syn_params[{pname!r}]")
+        return vals
+
+    def _spike_input_values(self, spec, rates, weights) -> dict:
+        si = self.spike_input
+        rates = si.rates if rates is None else np.asarray(rates, float)
+        if rates.shape != si.rates.shape:
+            raise ValueError(f"input_rates shape {rates.shape} differs from the compiled {si.rates.shape}")
+        k, j, w = si.synapses()
+        if weights is not None:
+            weights = np.asarray(weights, float)
+            if weights.shape != si.weights.shape or np.any((weights != 0) & (si.weights == 0)):
+                raise TopologyMismatch("input_weights must keep the compiled shape and non-zero pattern")
+            w = weights[k, j]
+        vals = {(INPUT_RATES, "values"): rates, (INPUT_SYN, "w"): np.tile(w, self.copies)}
+        if uses_mask(spec, False):
+            vals[(INPUT_SYN, "mask")] = np.ones(len(w) * self.copies)
         return vals
 
     def _syn_index(self, name):
@@ -638,7 +673,7 @@ class Simulator:
                         compile_seconds=self.timings.get("compile"), build_dir=str(self.build_dir))
         return res
 
-    def _result(self, spike_t, spike_i, trace_t, traces, final) -> SimResult:
+    def _result(self, spike_t, spike_i, trace_t, traces, final, inputs=None) -> SimResult:
         spec = self.network.model
         units = {}
         for var in traces:
@@ -653,7 +688,9 @@ class Simulator:
                          spike_t=np.zeros(0) if spike_t is None else spike_t,
                          spike_i=np.zeros(0, np.int32) if spike_i is None else spike_i,
                          trace_t=trace_t, traces=traces, trace_units=units, record_indices=rec_idx,
-                         final_state=final, info={"model": spec.name})
+                         final_state=final, info={"model": spec.name},
+                         input_spike_t=np.zeros(0) if inputs is None else inputs[0],
+                         input_spike_i=np.zeros(0, np.int32) if inputs is None else inputs[1])
 
     def _record_base(self):
         wanted = set()
@@ -751,6 +788,8 @@ def _cpp_prefs(device: str, threads: int):
         prefs[key] = value
 
     setp("devices.cpp_standalone.openmp_threads", threads if device == "cpp_standalone" else 0)
+    # compiler output into a log file of the project, named in build errors
+    setp("devices.cpp_standalone.extra_make_args_unix", [f"-j{os.cpu_count() or 1}", f">{MAKE_LOG}", "2>&1"])
     if device == "cuda_standalone":
         from .cuda import cuda_preferences
 

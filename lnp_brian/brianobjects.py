@@ -35,6 +35,7 @@ __all__ = ["BrianObjects", "create_objects", "neuron_equations"]
 
 NEURONS, SYN, SYN_PLASTIC, NOISE, SEED = "neurons", "syn", "syn_plastic", "noise", "seedholder"
 SPIKES, STATES, STIM = "spikes", "states", "stim"
+INPUTS, INPUT_SYN, INPUT_RATES, INPUT_SPIKES = "inputs", "input_syn", "input_rates", "input_spikes"
 
 
 @dataclass
@@ -48,12 +49,17 @@ class BrianObjects:
     seedholder: b2.NeuronGroup | None = None
     spike_monitor: b2.SpikeMonitor | None = None
     state_monitor: b2.StateMonitor | None = None
+    input_group: b2.NeuronGroup | None = None
+    input_synapses: b2.Synapses | None = None
+    input_rates: b2.TimedArray | None = None
+    input_monitor: b2.SpikeMonitor | None = None
     record_indices: np.ndarray | None = None
     extra: list = field(default_factory=list)
 
     @property
     def all(self) -> list:
         objs = [self.neurons, *self.synapses.values(), self.noise_group, self.poisson_input,
+                self.input_group, self.input_synapses, self.input_monitor,
                 self.seedholder, self.spike_monitor, self.state_monitor, *self.extra]
         return [o for o in objs if o is not None]
 
@@ -116,7 +122,7 @@ def _poisson_input(group, noise: PoissonNoise):
 
 
 def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, noise=None,
-                   stim: Stimulus | None = None, copies: int = 1, record: dict | None = None,
+                   stim: Stimulus | None = None, spikes=None, copies: int = 1, record: dict | None = None,
                    record_dt=None, record_spikes: bool = True, unique_names: bool = False,
                    extra_equations: str = "", extra_reset: str = "",
                    extra_namespace: dict | None = None) -> BrianObjects:
@@ -185,6 +191,9 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
             objs.synapses[name] = S
             objs.syn_index[name] = idx
 
+    if spikes is not None:
+        _input_objects(objs, spec, spikes, G, n, copies, delays, suffix)
+
     objs.seedholder = b2.NeuronGroup(1, "noise_seed : integer (shared, constant)", name=SEED + suffix)
     if record_spikes and nspec.spiking:
         objs.spike_monitor = b2.SpikeMonitor(G, name=SPIKES + suffix)
@@ -194,6 +203,24 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
         kw = {"dt": record_dt} if record_dt is not None else {}
         objs.state_monitor = b2.StateMonitor(G, variables, record=idx, name=STATES + suffix, **kw)
     return objs
+
+
+def _input_objects(objs, spec, spikes, G, n, copies, delays, suffix):
+    """Poisson input neurons driven by a rate TimedArray, shared by all copies, and input
+    synapses with the model's static synapse code."""
+    objs.input_rates = b2.TimedArray(np.array(spikes.rates, dtype=float, copy=True) * b2.Hz, dt=spikes.dt,
+                                     name=INPUT_RATES + suffix)
+    objs.input_group = b2.NeuronGroup(spikes.n_channels, "rate = input_rates(t, i) : Hz",
+                                      threshold="rand() < rate * dt", namespace={"input_rates": objs.input_rates},
+                                      name=INPUTS + suffix)
+    k, j, _ = spikes.synapses()
+    S = _synapses(spec, G, INPUT_SYN + suffix, plastic=False, delays=delays, source=objs.input_group)
+    offs = (np.arange(copies) * n)[:, None]
+    S.connect(i=np.tile(k, copies), j=(j[None, :] + offs).ravel())
+    if "mask" in S.variables:
+        S.mask = 1
+    objs.input_synapses = S
+    objs.input_monitor = b2.SpikeMonitor(objs.input_group, name=INPUT_SPIKES + suffix)
 
 
 def _record_indices(record: dict, n: int, copies: int):
@@ -217,7 +244,7 @@ def uses_mask(spec: ModelSpec, plastic: bool) -> bool:
     return re.search(r"\bmask\b", code) is not None
 
 
-def _synapses(spec: ModelSpec, G, name: str, *, plastic: bool, delays):
+def _synapses(spec: ModelSpec, G, name: str, *, plastic: bool, delays, source=None):
     sspec, pspec = spec.synapse, spec.plasticity
     lines = [_decl("w", sspec.weight_dim, "" if plastic else "constant")]
     if uses_mask(spec, plastic):
@@ -236,5 +263,6 @@ def _synapses(spec: ModelSpec, G, name: str, *, plastic: bool, delays):
     kwargs = {}
     if delays is not None and np.ndim(delays) == 0:
         kwargs["delay"] = float(delays) * b2.second
-    return b2.Synapses(G, G, model="\n".join(line for line in lines if line), on_pre=on_pre,
+    return b2.Synapses(G if source is None else source, G, model="\n".join(line for line in lines if line),
+                       on_pre=on_pre,
                        on_post=on_post, namespace=namespace, name=name, **kwargs)

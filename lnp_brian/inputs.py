@@ -9,6 +9,9 @@ e.g. ``I_in``), which the package defines as ``I_in = I_bias + I_noise + I_stim`
 - ``I_stim``: a :class:`Stimulus`, currents through a Brian2 ``TimedArray`` (``K``
   channels, mixed into every neuron with per-neuron weights, or one channel per neuron).
 
+Spiking input (e.g. rate-coded images) is a :class:`PoissonStimulus`: Poisson input neurons
+connected through input synapses that use the model's synapse code.
+
 With several copies of the network in one build (Lyapunov perturbations) ``shared=True``
 gives every copy the very same noise realisation.
 """
@@ -22,7 +25,7 @@ from brian2.units.fundamentalunits import Quantity, get_dimensions
 
 from .units import as_dimension, parse_quantity, unit_string
 
-__all__ = ["PoissonNoise", "OUNoise", "Stimulus", "default_input", "MAX_MIXED_CHANNELS"]
+__all__ = ["PoissonNoise", "OUNoise", "Stimulus", "PoissonStimulus", "default_input", "MAX_MIXED_CHANNELS"]
 
 MAX_MIXED_CHANNELS = 32  # beyond this, give one channel per neuron (weights=None)
 
@@ -149,6 +152,47 @@ class Stimulus:
                 "mixed": self.weights is not None}
 
 
+@dataclass(frozen=True)
+class PoissonStimulus:
+    """``K`` Poisson input neurons (e.g. one per pixel) whose rates follow ``rates`` (T, K) in
+    Hz, sampled every ``dt``, projecting into the network through input synapses.
+
+    The input synapses use the model's static synapse code (``synapse.on_pre``, with the
+    input weight as ``w``), so an input spike acts like a spike of a recurrent excitatory
+    synapse. ``weights`` (K, N) gives the input weight of every (input, neuron) pair in the
+    model's weight unit (SI); zeros are not connected. Rates and the non-zero weights can be
+    replaced on every re-run (same shapes, same non-zero pattern).
+    """
+
+    rates: np.ndarray
+    dt: Quantity
+    weights: np.ndarray
+
+    def __post_init__(self):
+        r = np.asarray(self.rates, dtype=float)
+        if r.ndim != 2 or r.shape[0] < 1 or np.any(r < 0) or not np.all(np.isfinite(r)):
+            raise ValueError(f"PoissonStimulus.rates must be a non-negative (T, K) array in Hz, got shape {r.shape}")
+        object.__setattr__(self, "rates", r)
+        object.__setattr__(self, "dt", _q(self.dt, "second", "PoissonStimulus.dt"))
+        w = np.asarray(self.weights, dtype=float)
+        if w.ndim != 2 or w.shape[0] != r.shape[1]:
+            raise ValueError(f"PoissonStimulus.weights must have shape (K={r.shape[1]}, N), got {w.shape}")
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def n_channels(self) -> int:
+        return self.rates.shape[1]
+
+    def synapses(self):
+        """(input index, neuron index, weight) of the connected pairs, sorted by (input, neuron)."""
+        k, j = np.nonzero(self.weights)
+        return k, j, self.weights[k, j]
+
+    def describe(self) -> dict:
+        return {"kind": "poisson_stimulus", "shape": list(self.rates.shape), "dt": str(self.dt),
+                "input_synapses": int(np.count_nonzero(self.weights))}
+
+
 def default_input(spec) -> PoissonNoise | OUNoise | None:
     """The model file's ``[input]`` noise as an input object (None if the model has none)."""
     cfg = spec.input
@@ -160,12 +204,12 @@ def default_input(spec) -> PoissonNoise | OUNoise | None:
 
 
 def split_inputs(inputs, spec):
-    """Sort a list of inputs into (noise, stimulus), checking kinds and units."""
+    """Sort a list of inputs into (noise, stimulus, Poisson stimulus), checking kinds and units."""
     if inputs is None:
         inputs = []
     elif not isinstance(inputs, (list, tuple)):
         inputs = [inputs]
-    noise = stim = None
+    noise = stim = spikes = None
     for inp in inputs:
         if isinstance(inp, (PoissonNoise, OUNoise)):
             if noise is not None:
@@ -175,8 +219,14 @@ def split_inputs(inputs, spec):
             if stim is not None:
                 raise ValueError("at most one Stimulus per simulation")
             stim = inp
+        elif isinstance(inp, PoissonStimulus):
+            if spikes is not None:
+                raise ValueError("at most one PoissonStimulus per simulation")
+            if spec.synapse is None:
+                raise ValueError(f"model {spec.name!r} has no [synapse] section for the input synapses")
+            spikes = inp
         else:
-            raise TypeError(f"unknown input {inp!r}; expected PoissonNoise, OUNoise or Stimulus")
+            raise TypeError(f"unknown input {inp!r}; expected PoissonNoise, OUNoise, Stimulus or PoissonStimulus")
     if (noise or stim) and spec.neuron.input is None:
         raise ValueError(f"model {spec.name!r} has no input current (neuron.input) to drive")
     dim = spec.neuron.input_dim
@@ -185,4 +235,4 @@ def split_inputs(inputs, spec):
                          f"{spec.neuron.input} is in {unit_string(dim)}")
     if stim is not None:
         stim.check_dim(dim)
-    return noise, stim
+    return noise, stim, spikes

@@ -187,10 +187,10 @@ def _freeze(network: Network) -> Network:
 
 def _shared(inputs, model):
     """Inputs with noise made identical in every copy (else copies diverge by noise alone)."""
-    noise, stim = split_inputs(inputs, model)
+    noise, stim, spikes = split_inputs(inputs, model)
     if isinstance(noise, (PoissonNoise, OUNoise)) and not noise.shared:
         noise = dataclasses.replace(noise, shared=True)
-    return [x for x in (noise, stim) if x is not None]
+    return [x for x in (noise, stim, spikes) if x is not None]
 
 
 class TwoTrajectory:

@@ -53,6 +53,8 @@ class SimResult:
         Neuron indices (within a copy) of the traces.
     info : dict
         Device, seed, compilations, wall times and anything else about the run.
+    input_spike_t, input_spike_i : arrays
+        Spikes of the Poisson input neurons of a PoissonStimulus (shared by all copies).
     """
 
     n: int
@@ -67,6 +69,8 @@ class SimResult:
     record_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     final_state: dict = field(default_factory=dict)  # variable -> (copies*n,) SI values at the end
     info: dict = field(default_factory=dict)
+    input_spike_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    input_spike_i: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     # ---- spikes ---------------------------------------------------------------------------
     def spikes(self, copy: int = 0):
@@ -130,6 +134,7 @@ class SimResult:
                                          "info": self.info}, default=str)),
             "spike_t": self.spike_t, "spike_i": self.spike_i, "trace_t": self.trace_t,
             "record_indices": self.record_indices,
+            "input_spike_t": self.input_spike_t, "input_spike_i": self.input_spike_i,
         }
         data.update({f"trace/{k}": v for k, v in self.traces.items()})
         data.update({f"final/{k}": v for k, v in self.final_state.items()})
@@ -153,7 +158,8 @@ class SimResult:
                    traces={k[6:]: v for k, v in data.items() if k.startswith("trace/")},
                    trace_units=meta["trace_units"], record_indices=data["record_indices"],
                    final_state={k[6:]: v for k, v in data.items() if k.startswith("final/")},
-                   info=meta["info"])
+                   info=meta["info"], input_spike_t=data.get("input_spike_t", np.zeros(0)),
+                   input_spike_i=data.get("input_spike_i", np.zeros(0, np.int32)))
 
     def summary(self) -> str:
         rates = self.rates()
