@@ -124,6 +124,46 @@ def build_parser() -> argparse.ArgumentParser:
     ly.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     ly.add_argument("--quiet", action="store_true", help="print only where the results went")
 
+    pr = sub.add_parser(
+        "prune", help="prune a network: Lyapunov Noise Pruning (LNP), activity-based (AP) or random",
+        description="Prune a network built from a model file with LNP (this project's documented "
+                    "reconstruction of Chakraborty et al., ICLR 2024: noise probe, per-neuron Lyapunov "
+                    "exponents, Lyapunov-weighted spectral sparsification, betweenness neuron pruning, "
+                    "delocalisation, timescale optimisation), or with the AP / random baselines, on a "
+                    "geometric schedule to the targets. Every iteration is a re-run of binaries compiled "
+                    "once. Writes DIR/trajectory.csv, network_final.npz (compact), network_final_masked.npz, "
+                    "run.json, checkpoints/ and figures.")
+    pr.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
+    pr.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
+    pr.add_argument("--method", choices=("lnp", "ap", "random"), default="lnp", help="pruning method (default lnp)")
+    pr.add_argument("--target-neurons", type=float, default=0.57,
+                    help="fraction of neurons removed by the end (default 0.57)")
+    pr.add_argument("--target-synapses", type=float, default=0.5,
+                    help="fraction of synapses removed by the end (default 0.5); it cannot exceed what the "
+                         "surviving neurons can hold, see the docs")
+    pr.add_argument("--iterations", type=int, default=5, help="iterations of the geometric schedule (default 5)")
+    for step, what in (("lyapunov", "Lyapunov weighting of the sparsifier (plain spectral sparsification)"),
+                       ("sparsify", "spectral sampling (keep the largest |w| instead)"),
+                       ("node-pruning", "betweenness neuron pruning (only isolated neurons go)"),
+                       ("delocalize", "delocalisation by re-growing synapses"),
+                       ("timescale-opt", "timescale optimisation of tau_m")):
+        pr.add_argument(f"--no-{step}", action="store_true", help=f"switch off {what}")
+        pr.add_argument(f"--random-{step}", action="store_true", help="replace it by its random counterpart")
+    pr.add_argument("--exponents", choices=("linear", "spiking"), default="linear",
+                    help="per-neuron exponents from the linearised rate model (fast, default) or from "
+                         "perturbed spiking copies")
+    pr.add_argument("--duration", type=_quantity("second"), default="1 s",
+                    help="simulated time of each probe / lambda_max run (default 1 s)")
+    pr.add_argument("--trials", type=int, default=8, help="Optuna trials of the timescale optimisation (default 8)")
+    pr.add_argument("--copies", type=int, default=4, help="perturbed copies for lambda_max (default 4)")
+    pr.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
+    pr.add_argument("--seed", type=int, default=1, help="seed of the network and of every random choice (default 1)")
+    pr.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    pr.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run in DIR from its last complete iteration")
+    pr.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
+    pr.add_argument("--quiet", action="store_true", help="print only where the results went")
+
     m = sub.add_parser("models", help="list the shipped models, or print one",
                        description="List the shipped models with their descriptions; with a name, print its file.")
     m.add_argument("name", nargs="?", help="a shipped model to print")
@@ -149,6 +189,10 @@ def main(argv=None) -> int:
             from .commands.lyapunov import cmd_lyapunov
 
             return cmd_lyapunov(args, argv)
+        if args.command == "prune":
+            from .commands.prune import cmd_prune
+
+            return cmd_prune(args, argv)
     except (CLIError, ModelError, NetworkFileError, RunExistsError, BackendError, ValueError, KeyError) as exc:
         print(f"lnp-brian {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -71,7 +71,8 @@ class DivergenceMonitor(Extension):
     group ``lyap`` (one element per copy, clock ``interval``) sums the squared scaled distance
     through a summed variable, computes the rescaling factor and records ``d2`` every
     interval. Before ``t_kick`` the copies are held equal to the reference; at ``t_kick`` the
-    kick is added; afterwards the perturbation is rescaled to ``d0`` every interval.
+    kick is added; afterwards the perturbation is rescaled to ``d0`` every interval. With
+    ``enabled = 0`` it does nothing and the copies run freely.
     """
 
     def __init__(self, scales: dict, interval: float, trace_tau: float | None):
@@ -114,8 +115,8 @@ class DivergenceMonitor(Extension):
         interval = self.interval * b2.second
         suffix = "*" if sim.device == "runtime" else ""
         D = b2.NeuronGroup(copies, "d2 : 1\nd0 : 1 (constant)\nfactor : 1\ninject : 1\n"
-                           "t_kick : second (shared, constant)", dt=interval, order=-20,
-                           name=MONITOR + suffix)
+                           "t_kick : second (shared, constant)\nenabled : 1 (shared, constant)",
+                           dt=interval, order=-20, name=MONITOR + suffix)
         D.d0 = 1.0
         index_ref = np.arange(n * copies) % n
         for x in self._vars():
@@ -130,9 +131,11 @@ class DivergenceMonitor(Extension):
         S = b2.Synapses(G, D, "d2_post = lyap_dist2_pre : 1 (summed)")
         S.connect(i=np.arange(n * copies), j=np.arange(n * copies) // n)
         half = 0.5 * self.interval
+        # enabled = 0 lets the copies run freely (e.g. a noise probe with per-copy bias)
         D.run_regularly(
-            f"inject = int(t >= t_kick - {half!r}*second and t < t_kick + {half!r}*second)\n"
-            f"factor = int(t >= t_kick + {half!r}*second) * d0 / sqrt(clip(d2, 1e-300, 1e300))",
+            f"inject = enabled * int(t >= t_kick - {half!r}*second and t < t_kick + {half!r}*second)\n"
+            f"factor = enabled * int(t >= t_kick + {half!r}*second) * d0 / sqrt(clip(d2, 1e-300, 1e300))"
+            " + (1 - enabled)",
             dt=interval, when="groups", order=-19)
         renorm = [f"{x} = {x}_lref + ({x} - {x}_lref) * lyap_factor + lyap_kick_{x} * lyap_inject"
                   for x in self.scales]
@@ -158,6 +161,7 @@ class DivergenceMonitor(Extension):
             vals[("neurons", f"lyap_kick_{x}")] = np.asarray(kicks.get(x, np.zeros(n * copies)), float).reshape(-1)
         vals[(D, "d0")] = np.asarray(self.pending.get("d0", np.ones(copies)), float)
         vals[(D, "t_kick")] = np.array([float(self.pending.get("t_kick", 0.0))])
+        vals[(D, "enabled")] = np.array([1.0 if self.pending.get("enabled", True) else 0.0])
         return vals
 
     def result_files(self, objs, device) -> dict:
@@ -218,13 +222,16 @@ class TwoTrajectory:
         10 ms; None leaves them out).
     freeze_plasticity : bool
         Switch plasticity off (default True).
+    record_spikes : bool
+        Also record spikes (e.g. to use the build as a noise probe, see
+        :class:`lnp_brian.probe.NoiseProbe`).
     """
 
     def __init__(self, network: Network, device: str = "cpp_standalone", *, perturbed: int = 8,
                  duration="2 s", interval="10 ms", inputs=None, scales: dict | None = None,
                  trace_tau="10 ms", freeze_plasticity: bool = True, dt=None, build_dir=None,
                  reuse: bool = False, threads: int = 0, progress: bool = False,
-                 runtime_target: str | None = None):
+                 runtime_target: str | None = None, record_spikes: bool = False):
         net = _freeze(network) if freeze_plasticity else network
         self.network = net
         self.scales = default_scales(net.model) if scales is None else {k: float(v) for k, v in scales.items()}
@@ -240,7 +247,7 @@ class TwoTrajectory:
         if self.perturbed < 1:
             raise ValueError("perturbed must be >= 1")
         self.sim = Simulator(net, device, duration=duration, dt=dt, inputs=_shared(inputs, net.model),
-                             copies=1 + self.perturbed, record_spikes=False, build_dir=build_dir,
+                             copies=1 + self.perturbed, record_spikes=record_spikes, build_dir=build_dir,
                              reuse=reuse, threads=threads, progress=progress,
                              runtime_target=runtime_target, extensions=[self.monitor])
         steps = self.interval / self.sim.dt
@@ -265,6 +272,21 @@ class TwoTrajectory:
         direction /= np.linalg.norm(direction.reshape(k, -1), axis=1)[:, None, None]
         return {x: direction[:, j, :] * d0[:, None] * self.scales[x] for j, x in enumerate(names)}
 
+    def run_free(self, network: Network | None = None, *, seed: int = 0, **overrides):
+        """Simulate all copies without perturbation or renormalisation (monitor disabled);
+        values may differ per copy through the overrides. Returns the SimResult."""
+        self.monitor.pending = {"enabled": False}
+        res = self.sim.run(self._frozen(network), seed=seed, **overrides)
+        res.info.pop("lyap_t", None), res.info.pop("lyap_d2", None)
+        return res
+
+    def _frozen(self, network):
+        if network is None:
+            return None
+        if network.model.plasticity is not None and self.network.model.plasticity is None:
+            return _freeze(network)
+        return network
+
     def run(self, kicks: dict, *, t_kick=0.0, network: Network | None = None, seed: int = 0, **overrides):
         """Simulate once; ``kicks`` maps variable -> array (perturbed, n) in SI units.
 
@@ -285,9 +307,7 @@ class TwoTrajectory:
         d0[1:] = np.sqrt(norm2)
         t_kick = _seconds(t_kick, "t_kick") if not isinstance(t_kick, float) else t_kick
         self.monitor.pending = {"kicks": full, "d0": d0, "t_kick": t_kick}
-        net = None if network is None else (_freeze(network) if network.model.plasticity is not None
-                                             and self.network.model.plasticity is None else network)
-        res = self.sim.run(net, seed=seed, **overrides)
+        res = self.sim.run(self._frozen(network), seed=seed, **overrides)
         t, d2 = res.info.pop("lyap_t"), res.info.pop("lyap_d2")
         after = t > t_kick + 0.5 * self.interval
         with np.errstate(divide="ignore", invalid="ignore"):

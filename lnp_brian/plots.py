@@ -8,7 +8,8 @@ from scipy.signal import welch
 
 __all__ = ["plot_raster", "plot_population_rate", "plot_traces", "plot_rate_histogram",
            "plot_isi_cv_histogram", "plot_rate_spectrum", "raster_figure", "dynamics_figure",
-           "plot_divergence", "plot_per_neuron_exponents", "plot_lyapunov_spectrum", "plot_finite_size"]
+           "plot_divergence", "plot_per_neuron_exponents", "plot_lyapunov_spectrum", "plot_finite_size",
+           "plot_pruning_counts", "plot_eigenvalues"]
 
 E_COLOR, I_COLOR = "#1f4e99", "#c0392b"
 
@@ -221,4 +222,41 @@ def plot_finite_size(result, ax=None):
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("perturbation size d0 (scaled units)")
     ax.set_ylabel("λ(d0) (1/s)")
+    return ax
+
+
+# ---- pruning -------------------------------------------------------------------------------
+def plot_pruning_counts(trajectories: dict, axes=None, *, error=None):
+    """Neurons and synapses per iteration (the paper's Fig. 3a,b) for one or more methods.
+
+    ``trajectories`` maps a label to (iterations, neurons, synapses) arrays; ``error``
+    optionally maps the same labels to (neurons_sd, synapses_sd). Returns the two Axes."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    for label, (it, neurons, synapses) in trajectories.items():
+        sd = (error or {}).get(label)
+        for ax, y, k in ((axes[0], neurons, 0), (axes[1], synapses, 1)):
+            line, = ax.plot(it, y, "o-", ms=4, label=label)
+            if sd is not None:
+                ax.fill_between(it, np.asarray(y) - sd[k], np.asarray(y) + sd[k], color=line.get_color(), alpha=0.2)
+    axes[0].set_ylabel("neurons")
+    axes[1].set_ylabel("synapses")
+    for ax in axes:
+        ax.set_xlabel("iteration")
+        ax.legend(frameon=False, fontsize="small")
+    return axes
+
+
+def plot_eigenvalues(spectra: dict, ax=None):
+    """Eigenvalues (1/s) of effective connectivity matrices in the complex plane."""
+    ax = _ax(ax)
+    for label, ev in spectra.items():
+        ev = np.asarray(ev)
+        ax.plot(ev.real, ev.imag, ".", ms=3, alpha=0.6, label=f"{label} (max Re {ev.real.max():.3g})")
+    ax.axvline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("Re λ (1/s)")
+    ax.set_ylabel("Im λ (1/s)")
+    ax.legend(frameon=False, fontsize="small", markerscale=3)
     return ax

@@ -1,9 +1,11 @@
 """Noise probe (DESIGN §5.1): what the network does under independent background noise.
 
-Two runs of one compiled build, with the same noise realisation (common random numbers):
-the plain run gives firing rates r_i, exponentially filtered activity x_i(t) and its
-covariance C; a second run with a small extra bias current δI gives each neuron's gain
-g_i = (r_i(δI) − r_i(0)) / δI (Hz/A). With κ_j, the charge one spike of unit weight delivers
+Runs of one compiled build with the same noise realisation (common random numbers): the
+plain run gives firing rates r_i, exponentially filtered activity x_i(t) and its covariance
+C; a run with a small extra bias current δI gives each neuron's gain
+g_i = (r_i(δI) − r_i(0)) / δI (Hz/A). On a build with several copies (a
+:class:`~lnp_brian.lyapunov.TwoTrajectory` engine, so pruning needs one build for probes and
+exponents) both happen in one run: copy 0 unbiased, the others biased, gains averaged. With κ_j, the charge one spike of unit weight delivers
 (∫ kernel dt = τ_syn,j for current-based exponential synapses), the linearised rate model is
 
     dx/dt = A x,   A = D (diag(g ⊙ κ) Wᵀ − I),   D = diag(1/τ_m),
@@ -69,10 +71,12 @@ class NoiseProbe:
         constant (default ``tau_syn`` when the model has it, else 1 s).
     transient : Quantity or str
         Start of the analysis window (default 200 ms).
+    engine : TwoTrajectory, optional
+        Run on this engine's build (copies, spikes recorded) instead of building one.
     """
 
     def __init__(self, network: Network, device: str = "cpp_standalone", *, duration="2 s", noise=None,
-                 bias="20 pA", activity_tau="20 ms", kappa=None, transient="200 ms", **build):
+                 bias="20 pA", activity_tau="20 ms", kappa=None, transient="200 ms", engine=None, **build):
         spec = network.model
         if spec.neuron.input is None:
             raise ValueError(f"model {spec.name!r} has no input current to probe with noise")
@@ -83,7 +87,13 @@ class NoiseProbe:
         self.activity_tau = float(parse_quantity(activity_tau, "second", where="activity_tau"))
         self.transient = float(parse_quantity(transient, "second", where="transient"))
         self.kappa_name = kappa
-        self.sim = Simulator(network, device, duration=duration, inputs=self.noise, **build)
+        self.engine = engine
+        if engine is not None:
+            if engine.perturbed < 1 or not engine.sim.record_spikes:
+                raise ValueError("the engine needs >= 1 perturbed copy and record_spikes=True")
+            self.sim = engine.sim
+        else:
+            self.sim = Simulator(network, device, duration=duration, inputs=self.noise, **build)
 
     @property
     def compilations(self) -> int:
@@ -105,13 +115,21 @@ class NoiseProbe:
         raise KeyError(f"kappa: {name!r} is neither a neuron parameter nor a constant")
 
     def run(self, network: Network | None = None, *, seed: int = 0, covariance: bool = True,
-            tau_name: str = "tau_m") -> ProbeResult:
-        """Probe ``network`` (default: the one built; same topology, any masks)."""
+            tau_name: str = "tau_m", **overrides) -> ProbeResult:
+        """Probe ``network`` (default: the one built; same topology, any masks); ``overrides``
+        go to :meth:`Simulator.run` (e.g. ``params={"tau_m": ...}``)."""
         net = network if network is not None else self.sim.network
-        base = self.sim.run(net, seed=seed)
-        biased = self.sim.run(net, seed=seed, bias=np.full(net.n, self.bias))
-        r0 = base.rates(t_start=self.transient)
-        r1 = biased.rates(t_start=self.transient)
+        if self.engine is not None:
+            c = self.sim.copies
+            bias = np.concatenate([np.zeros(net.n), np.full((c - 1) * net.n, self.bias)])
+            base = self.engine.run_free(net, seed=seed, bias=bias, **overrides)
+            r0 = base.rates(0, t_start=self.transient)
+            r1 = np.mean([base.rates(k, t_start=self.transient) for k in range(1, c)], axis=0)
+        else:
+            base = self.sim.run(net, seed=seed, **overrides)
+            biased = self.sim.run(net, seed=seed, bias=np.full(net.n, self.bias), **overrides)
+            r0 = base.rates(t_start=self.transient)
+            r1 = biased.rates(t_start=self.transient)
         # rate change per unit input; clipped at 0: a neuron's own response to more input
         # is not negative, negative values are network fluctuations (chaos amplifies the bias)
         gains = np.clip((r1 - r0) / self.bias, 0.0, None)
@@ -121,8 +139,11 @@ class NoiseProbe:
         x = filtered_features(base, self.activity_tau, sample_dt=sample_dt, t_start=self.transient).T
         x /= self.activity_tau
         cov = np.cov(x) if covariance else None
-        tau = net.params[tau_name] if tau_name in net.params else np.full(
-            net.n, float(net.model.neuron.constants[tau_name]))
+        params = {**net.params, **overrides.get("params", {})}
+        if tau_name in params:
+            tau = np.asarray(params[tau_name], float)
+        else:
+            tau = np.full(net.n, float(net.model.neuron.constants[tau_name]))
         kappa = self._kappa(net)
         A = linear_rate_matrix(net.W, gains * kappa, tau)
         return ProbeResult(rates=r0, rates_biased=r1, gains=gains, bias=self.bias, kappa=kappa, tau=tau,

@@ -30,21 +30,25 @@ class RunDir:
     path : path
         The directory (created if missing).
     overwrite : bool
-        Replace an earlier run's files there. Otherwise a directory holding ``run.json``
-        raises :class:`RunExistsError` and nothing is touched.
+        Replace an earlier run's files there (compiled builds, ``build*`` folders, are kept for
+        re-use). Otherwise a directory holding ``run.json`` raises :class:`RunExistsError` and
+        nothing is touched.
+    resume : bool
+        Continue the run in the directory: nothing is deleted and its run.json is carried on.
     """
 
     MARKER = "run.json"
 
-    def __init__(self, path, *, overwrite: bool = False, command: str = "", argv=None):
+    def __init__(self, path, *, overwrite: bool = False, resume: bool = False, command: str = "", argv=None):
         self.path = Path(path)
         marker = self.path / self.MARKER
-        if marker.exists() and not overwrite:
+        previous = read_json(marker) if (resume and marker.exists()) else None
+        if marker.exists() and not (overwrite or resume):
             raise RunExistsError(f"{self.path} already holds a run ({self.MARKER}); "
-                                 "choose another --out or pass --overwrite")
-        if marker.exists():
+                                 "choose another --out, pass --overwrite, or --resume where supported")
+        if marker.exists() and not resume:
             for child in self.path.iterdir():
-                if child.is_dir() and child.name != "build":
+                if child.is_dir() and not child.name.startswith("build"):
                     shutil.rmtree(child)
                 elif child.is_file():
                     child.unlink()
@@ -53,6 +57,9 @@ class RunDir:
         self.info = {"command": command, "argv": list(sys.argv if argv is None else argv),
                      "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                      "status": "running", "wall_seconds": {}}
+        if previous is not None:
+            self.info = {**previous, "status": "running", "argv": self.info["argv"],
+                         "resumed": previous.get("resumed", 0) + 1}
         self.logger = logging.getLogger(f"lnp_brian.run.{id(self)}")
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False

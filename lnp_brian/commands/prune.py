@@ -1,0 +1,139 @@
+"""`lnp-brian prune`: LNP / AP / random pruning with checkpoints, trajectory and figures."""
+
+from __future__ import annotations
+
+import csv
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import numpy as np  # noqa: E402
+
+__all__ = ["cmd_prune", "write_trajectory"]
+
+_STEP_FLAGS = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node_pruning": "node_pruning",
+               "delocalize": "delocalize", "timescale": "timescale_opt"}
+
+
+def steps_from_args(args) -> dict:
+    steps = {}
+    for step, flag in _STEP_FLAGS.items():
+        off, rand = getattr(args, f"no_{flag}"), getattr(args, f"random_{flag}")
+        if off and rand:
+            raise ValueError(f"--no-{flag.replace('_', '-')} and --random-{flag.replace('_', '-')} exclude each other")
+        steps[step] = "off" if off else "random" if rand else "on"
+    return steps
+
+
+def write_trajectory(path, rows) -> None:
+    """One CSV row per iteration, the union of all keys as columns."""
+    from ..files import atomic_write
+
+    keys = ["iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr"]
+    keys += sorted({k for r in rows for k in r} - set(keys))
+
+    def write(fh):
+        import io
+
+        text = io.StringIO()
+        w = csv.DictWriter(text, fieldnames=keys, restval="")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+        fh.write(text.getvalue().encode())
+
+    atomic_write(path, write)
+
+
+def cmd_prune(args, argv) -> int:
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+    from ..backends import versions
+    from ..files import write_json
+    from ..model import load_model
+    from ..network import build_network
+    from ..pruning import Pruner, PruneConfig
+    from ..runs import RunDir
+
+    run = RunDir(args.out, overwrite=args.overwrite, resume=args.resume, command="prune", argv=argv)
+    say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
+    try:
+        spec = load_model(args.model)
+        n = args.neurons or spec.network.n_neurons
+        config = PruneConfig(method=args.method, target_neurons=args.target_neurons,
+                             target_synapses=args.target_synapses, iterations=args.iterations,
+                             steps=steps_from_args(args), seed=args.seed, device=args.device,
+                             duration=str(args.duration), lyapunov_copies=args.copies, exponents=args.exponents,
+                             trials=args.trials)
+        resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
+                    "neurons": n, **config.to_dict()}
+        if args.resume and "config" in run.info and run.info["config"] != resolved:
+            diff = sorted(k for k in resolved if run.info["config"].get(k) != resolved[k])
+            raise ValueError(f"{run.path} holds a run with a different configuration ({', '.join(diff)}); "
+                             "resume with the same options")
+        run.update(config=resolved, seeds={"network": args.seed, "pruning": args.seed}, device=args.device,
+                   versions=versions())
+        run.write("running")
+        dense = build_network(spec, n, seed=args.seed)
+        dense.save(run.file("network_dense.npz"))
+        say(f"{args.method}: {dense.summary()}; targets -{args.target_neurons:.0%} neurons, "
+            f"-{args.target_synapses:.0%} synapses in {args.iterations} iterations")
+        say("building the simulation once for the whole loop (a first C++ build compiles for ~20 s)")
+        with run.timed("build"):
+            pruner = Pruner(dense, config, build_root=run.file("build"), log=say)
+        with run.timed("loop"):
+            result = pruner.run(checkpoint_dir=run.file("checkpoints"), resume=args.resume)
+        write_trajectory(run.file("trajectory.csv"), result.rows)
+        final = result.network
+        final.save(run.file("network_final_masked.npz"))
+        final.compact().save(run.file("network_final.npz"))
+        say("comparing dense, pruned and randomly pruned networks (equal counts)")
+        with run.timed("compare"):
+            cmp = pruner.compare(final)
+        write_json(run.file("spectra.json"), {
+            "unit": "1/s", "lyapunov_spectra": {k: v.tolist() for k, v in cmp["spectra"].items()},
+            "lambda_max": {k: list(v) for k, v in cmp["lambda_max"].items()},
+            "eigenvalues": {k: {"re": np.real(v).tolist(), "im": np.imag(v).tolist()}
+                            for k, v in cmp["eigenvalues"].items()}})
+        _figures(run, result, cmp, plots, plt, args.method)
+        run.update(compilations=pruner.compilations, timings=result.info["timings"],
+                   results={"final_neurons": final.n_active, "final_synapses": final.n_synapses,
+                            "dense_neurons": dense.n_active, "dense_synapses": dense.n_synapses,
+                            "lambda_max_final": result.rows[-1]["lambda_max"]},
+                   files=["trajectory.csv", "network_final.npz", "network_final_masked.npz", "network_dense.npz",
+                          "spectra.json", "counts.png", "eigenvalues.png", "lyapunov_spectra.png", "checkpoints/"])
+        run.write("complete")
+        say(f"{final.summary()}; compilations: {pruner.compilations}")
+        print(run.path if args.quiet else f"results in {run.path}: trajectory.csv, network_final.npz, figures")
+        return 0
+    except BaseException:
+        run.write("failed")
+        raise
+    finally:
+        run.close()
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _figures(run, result, cmp, plots, plt, method):
+    it = result.column("iteration")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    plots.plot_pruning_counts({method.upper(): (it, result.column("neurons"), result.column("synapses"))}, axes)
+    fig.savefig(run.file("counts.png"), dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
+    plots.plot_eigenvalues({k: cmp["eigenvalues"][k] for k in ("dense", "pruned")}, ax)
+    ax.set_title("effective connectivity A (linearised rate model)", fontsize="small")
+    fig.savefig(run.file("eigenvalues.png"), dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    for label, lam in cmp["spectra"].items():
+        plots.plot_lyapunov_spectrum(lam, ax, label=label)
+    ax.set_title("Lyapunov spectra of the linearised dynamics", fontsize="small")
+    fig.savefig(run.file("lyapunov_spectra.png"), dpi=120)
+    plt.close(fig)

@@ -1,0 +1,154 @@
+"""Lyapunov Noise Pruning and its baselines: targets, invariants, switches, determinism,
+compile-once, compact export and resume."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import lnp_brian as lb
+from lnp_brian.pruning import STEPS, Pruner, PruneConfig, ipr, schedule
+
+FAST = dict(iterations=2, target_neurons=0.3, target_synapses=0.6, duration="300 ms", trials=2, seed=3,
+            lyapunov_copies=2, spectrum_k=8)
+
+
+@pytest.fixture(scope="module")
+def dense():
+    return lb.build_network("hrsnn", n=300, seed=2)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    return tmp_path_factory.mktemp("prune_builds")
+
+
+def prune(dense, builds, **changes):
+    pruner = Pruner(dense, PruneConfig(**{**FAST, **changes}), build_root=builds)
+    return pruner, pruner.run()
+
+
+@pytest.fixture(scope="module")
+def lnp(dense, builds):
+    return prune(dense, builds)
+
+
+def test_lnp_meets_targets_and_invariants(lnp, dense):
+    pruner, res = lnp
+    n_t, m_t = schedule(dense.n, len(dense.w), pruner.config)
+    final = res.network
+    assert final.n_active == pytest.approx(n_t[-1], rel=0.05)
+    assert final.n_synapses == pytest.approx(m_t[-1], rel=0.05)
+    assert [r["neurons"] for r in res.rows] == [dense.n, *n_t]
+    live = final.live_synapses()
+    # Dale's law and no synapse touching a removed neuron
+    assert np.all(final.w[live & final.exc[final.pre]] > 0) and np.all(final.w[live & ~final.exc[final.pre]] < 0)
+    assert np.all(final.active[final.pre[final.syn_mask]] & final.active[final.post[final.syn_mask]])
+    assert np.all(final.w[~final.syn_mask] == 0)
+    # only synapses of the dense network: the compiled binary fits
+    np.testing.assert_array_equal(final.pre, dense.pre)
+    assert all(np.isfinite(r["lambda_max"]) and r["mean_ipr"] > 0 for r in res.rows)
+
+
+def test_whole_loop_uses_one_compilation(lnp):
+    pruner, res = lnp
+    assert res.compilations == 1 == pruner.compilations
+
+
+def test_same_seed_same_result(lnp, dense, builds):
+    _, res = lnp
+    pruner, again = prune(dense, builds)
+    assert pruner.compilations == 0  # the build is re-used
+    assert again.network.equals(res.network)
+    assert [r["lambda_max"] for r in again.rows] == [r["lambda_max"] for r in res.rows]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_each_switch_changes_the_result(lnp, dense, builds, step):
+    _, base = lnp
+    for mode in ("off", "random"):
+        _, res = prune(dense, builds, steps={step: mode})
+        changed = (not np.array_equal(res.network.syn_mask, base.network.syn_mask)
+                   or not np.array_equal(res.network.active, base.network.active)
+                   or not np.array_equal(res.network.params["tau_m"], base.network.params["tau_m"]))
+        assert changed, f"{step}={mode} left the result unchanged"
+
+
+def test_baselines_match_counts(lnp, dense, builds):
+    _, base = lnp
+    for method in ("ap", "random"):
+        _, res = prune(dense, builds, method=method)
+        assert [r["neurons"] for r in res.rows] == [r["neurons"] for r in base.rows]
+        assert [r["synapses"] for r in res.rows] == [r["synapses"] for r in base.rows]
+    # AP keeps the strongest synapses: the mean |w| of what survives rises
+    _, ap = prune(dense, builds, method="ap", iterations=1)
+    kept = ap.network.live_synapses()
+    assert np.abs(ap.network.w[kept]).mean() > np.abs(dense.w).mean()
+
+
+def test_compact_final_network_simulates_like_masked(lnp):
+    from conftest import drive
+
+    _, res = lnp
+    masked = res.network
+    compact = masked.compact()
+    stim = drive(masked.n)
+    keep = masked.active
+    sub = lb.Stimulus(stim.values, dt=stim.dt, weights=stim.weights[:, keep])
+    a = lb.simulate(masked, "runtime", duration="150 ms", inputs=stim, runtime_target="numpy")
+    b = lb.simulate(compact, "runtime", duration="150 ms", inputs=sub, runtime_target="numpy")
+    assert len(a.spike_t) > 100
+    np.testing.assert_array_equal(b.spike_t, a.spike_t)
+    np.testing.assert_array_equal(compact.ids[b.spike_i], a.spike_i)
+
+
+def test_resume_equals_uninterrupted(dense, builds, tmp_path):
+    full_dir, cut_dir = tmp_path / "full", tmp_path / "cut"
+    pruner = Pruner(dense, PruneConfig(**FAST), build_root=builds)
+    full = pruner.run(checkpoint_dir=full_dir)
+    # an interrupted run: only iterations 0 and 1 were completed; 2 was half-written
+    for k in (0, 1):
+        shutil.copytree(full_dir / f"iter_{k:03d}", cut_dir / f"iter_{k:03d}")
+    (cut_dir / "iter_002").mkdir()
+    shutil.copy(full_dir / "iter_002" / "network.npz", cut_dir / "iter_002" / "network.npz")
+    resumed = Pruner(dense, PruneConfig(**FAST), build_root=builds).run(checkpoint_dir=cut_dir, resume=True)
+    assert resumed.network.equals(full.network)
+    assert resumed.rows[-1]["lambda_max"] == full.rows[-1]["lambda_max"]
+
+
+def test_ipr_known_values():
+    n = 50
+    assert ipr(np.eye(n)[:, :1])[0] == pytest.approx(1.0)
+    assert ipr(np.ones((n, 1)))[0] == pytest.approx(1 / n)
+
+
+def test_cli_prune_writes_outputs_and_resumes(tmp_path):
+    import csv
+    import json
+
+    from lnp_brian.cli import main
+
+    out = tmp_path / "run"
+    args = ["prune", "--model", "hrsnn", "--neurons", "150", "--iterations", "2", "--target-neurons", "0.3",
+            "--target-synapses", "0.6", "--duration", "300ms", "--trials", "2", "--copies", "2", "--seed", "4",
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    rows = list(csv.DictReader((out / "trajectory.csv").open()))
+    assert [int(r["iteration"]) for r in rows] == [0, 1, 2]
+    assert {"neurons", "synapses", "lambda_max", "mean_ipr"} <= set(rows[0])
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "complete" and info["compilations"] == 1
+    final = lb.Network.load(out / "network_final.npz")
+    assert final.n == int(rows[-1]["neurons"]) and len(final.w) == int(rows[-1]["synapses"])
+    for name in ("counts.png", "eigenvalues.png", "lyapunov_spectra.png", "spectra.json", "network_final_masked.npz"):
+        assert (out / name).exists(), name
+    # interrupt after iteration 1 (iteration 2's row never written) and resume: same final network
+    (out / "checkpoints" / "iter_002" / "row.json").unlink()
+    assert main(args + ["--resume"]) == 0
+    again = lb.Network.load(out / "network_final.npz")
+    assert again.equals(final)
+    assert json.loads((out / "run.json").read_text())["resumed"] == 1
+    # resuming with other options is refused
+    assert main([a if a != "4" else "5" for a in args] + ["--resume"]) == 2
