@@ -4,11 +4,12 @@ SHELL := /bin/bash
 VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-RUN_OUT ?= runs/hrsnn-$(shell date +%Y%m%d-%H%M%S)
+RUN_OUT ?= runs/quick_lorenz63-$(shell date +%Y%m%d-%H%M%S)
+RUN_CONFIG ?= configs/quick_lorenz63.toml
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: venv run test test-all test-slow bench clean
+.PHONY: venv run simulate test test-all test-slow bench clean
 
 # (Re)create the virtual environment when it is missing, has a Python older than
 # 3.12, or the package metadata changed.
@@ -25,10 +26,16 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-# The main job: 1000-neuron HRSNN, 1 s in cpp_standalone, run directory + plots.
+# The main job: a small Lorenz63 experiment (300-neuron HRSNN; dense, LNP and AP; 3 seeds;
+# h = 1 and 10), summary table printed, figures in the run directory. Another config:
+# make run RUN_CONFIG=configs/digits.toml
 run: $(STAMP)
+	$(VENV)/bin/lnp-brian experiment $(RUN_CONFIG) --out $(RUN_OUT)
+
+# The former main job: one 1000-neuron HRSNN simulated for 1 s, raster and dynamics plots.
+simulate: $(STAMP)
 	$(VENV)/bin/lnp-brian simulate --model hrsnn --neurons 1000 --duration 1s \
-	    --device cpp_standalone --seed 1 --out $(RUN_OUT)
+	    --device cpp_standalone --seed 1 --out runs/hrsnn-$(shell date +%Y%m%d-%H%M%S)
 
 # Fast suite (what CI runs). Slow and GPU tests are behind markers.
 test: $(STAMP)

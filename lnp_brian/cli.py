@@ -1,6 +1,9 @@
 """The ``lnp-brian`` command line.
 
 ``lnp-brian simulate``  build a network from a model file, simulate it, write a run directory
+``lnp-brian lyapunov``  Lyapunov exponents of a model
+``lnp-brian prune``     LNP / AP / random pruning of a network
+``lnp-brian experiment`` a grid of models x methods x seeds x tasks from a TOML file
 ``lnp-brian models``    list the shipped models (or print one)
 
 Every command writes one directory (``--out``) holding ``run.json`` (resolved config, seeds,
@@ -94,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "show stable chaos: see the docs).")
     ly.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
     ly.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
+    ly.add_argument("--connection-probability", type=float, metavar="P",
+                    help="connection probability of a 'random' model (default: the model's); for large "
+                         "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
     ly.add_argument("--duration", type=_quantity("second"), default="2 s",
                     help="simulated time of the lambda_max run (default 2 s)")
     ly.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
@@ -135,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "run.json, checkpoints/ and figures.")
     pr.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
     pr.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
+    pr.add_argument("--connection-probability", type=float, metavar="P",
+                    help="connection probability of a 'random' model (default: the model's); for large "
+                         "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
     pr.add_argument("--method", choices=("lnp", "ap", "random"), default="lnp", help="pruning method (default lnp)")
     pr.add_argument("--target-neurons", type=float, default=0.57,
                     help="fraction of neurons removed by the end (default 0.57)")
@@ -155,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--duration", type=_quantity("second"), default="1 s",
                     help="simulated time of each probe / lambda_max run (default 1 s)")
     pr.add_argument("--trials", type=int, default=8, help="Optuna trials of the timescale optimisation (default 8)")
+    pr.add_argument("--pivots", type=int,
+                    help="betweenness pivots (sampled sources) of the neuron pruning; 0: exact (default: exact "
+                         "up to 2,000 active neurons, else 256 pivots)")
     pr.add_argument("--copies", type=int, default=4, help="perturbed copies for lambda_max (default 4)")
     pr.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
     pr.add_argument("--seed", type=int, default=1, help="seed of the network and of every random choice (default 1)")
@@ -163,6 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue an interrupted run in DIR from its last complete iteration")
     pr.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     pr.add_argument("--quiet", action="store_true", help="print only where the results went")
+
+    ex = sub.add_parser(
+        "experiment", help="run a grid of models x methods x seeds x tasks from a TOML config",
+        description="Run every (model, method, seed, task) of an experiment file (see configs/README.md): "
+                    "build the dense network, prune it (dense, lnp, ap, random, lnp-no-STEP, lnp-random-STEP) "
+                    "and train and test the task's readout after every iteration. Writes DIR/results.csv "
+                    "(one row per model, method, seed, task, iteration), summary.csv (mean and std over "
+                    "seeds), summary.txt, figures (Fig. 3 trajectory, Fig. 4 score vs SOPs, Fig. 5 "
+                    "ablations), run.json and runs/KEY/ for every run.")
+    ex.add_argument("config", type=Path, help="experiment file (TOML), e.g. configs/lorenz63.toml")
+    ex.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    ex.add_argument("--resume", action="store_true",
+                    help="skip complete runs and continue interrupted ones from their last complete iteration")
+    ex.add_argument("--overwrite", action="store_true", help="replace an experiment already in DIR")
+    ex.add_argument("--scheduler", metavar="ADDRESS",
+                    help="dask.distributed scheduler address (e.g. tcp://127.0.0.1:8786): every run of the grid "
+                         "is sent there; default: local processes")
+    ex.add_argument("--workers", type=int,
+                    help="local worker processes (default: the config's experiment.workers; 1 runs in this process)")
+    ex.add_argument("--builds", type=Path,
+                    help="folder for compiled builds (default DIR/builds); experiments sharing it re-use "
+                         "each other's binaries")
+    ex.add_argument("--quiet", action="store_true", help="print only where the results went")
 
     m = sub.add_parser("models", help="list the shipped models, or print one",
                        description="List the shipped models with their descriptions; with a name, print its file.")
@@ -189,6 +224,10 @@ def main(argv=None) -> int:
             from .commands.lyapunov import cmd_lyapunov
 
             return cmd_lyapunov(args, argv)
+        if args.command == "experiment":
+            from .commands.experiment import cmd_experiment
+
+            return cmd_experiment(args, argv)
         if args.command == "prune":
             from .commands.prune import cmd_prune
 

@@ -767,7 +767,7 @@ def load_cifar(path, kind: str = "cifar10", split: str = "train", limit: int | N
         ``train`` or ``test``.
     limit : int, optional
         Return only the first ``limit`` images (batches after the one that reaches it are
-        not read).
+        not read, and need not exist).
     label : {"fine", "coarse"}
         CIFAR-100 only: 100 fine classes or 20 superclasses.
 
@@ -784,13 +784,14 @@ def load_cifar(path, kind: str = "cifar10", split: str = "train", limit: int | N
         raise ValueError(f"label must be 'fine' or 'coarse', got {label!r}")
     if limit is not None:
         limit = _positive_int(limit, "limit")
-    missing = [f for f in files[split] if not (folder / f).is_file()]
-    if missing:
-        raise CifarFileError(f"{folder}: missing {', '.join(missing)} (the {split} split of "
-                             f"{kind} is {', '.join(files[split])})")
     key = "labels" if kind == "cifar10" else f"{label}_labels"
     datas, labels, have = [], [], 0
-    for name in files[split]:
+    for k, name in enumerate(files[split]):
+        if not (folder / name).is_file():  # needed: the limit is not reached without it
+            missing = [f for f in files[split][k:] if not (folder / f).is_file()]
+            raise CifarFileError(f"{folder}: missing {', '.join(missing)} (the {split} split of "
+                                 f"{kind} is {', '.join(files[split])}"
+                                 + (f"; {have} images read before, {limit} asked for)" if limit else ")"))
         data, lab = _read_batch(folder / name, kind)
         datas.append(data)
         labels.append(lab[key])

@@ -384,6 +384,20 @@ def _block_sizes(n: int, fractions) -> np.ndarray:
     return sizes
 
 
+def connectivity_with_p(model, p: float) -> dict:
+    """The model's ``network.connectivity`` with connection probability ``p`` (random
+    connectivity only): for large networks, keep the in-degree ~ p N of the model's size."""
+    spec = load_model(model)
+    conn = dict(spec.network.connectivity)
+    if conn.get("kind") != "random":
+        raise ValueError(f"{spec.source}: network.connectivity: a connection probability applies to "
+                         f"kind 'random', the model has {conn.get('kind')!r}")
+    if not 0.0 < float(p) <= 1.0:
+        raise ValueError(f"connection probability must be in (0, 1], got {p}")
+    conn["p"] = float(p)
+    return conn
+
+
 def build_network(model, n: int | None = None, seed: int = 0, *, init_seed: int | None = None,
                   exc_fraction: float | None = None, connectivity: dict | None = None) -> Network:
     """Build a random network from a model file.

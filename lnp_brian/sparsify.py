@@ -70,6 +70,10 @@ AUTO_DENSE_MAX_NODES = 10000
 # a <=128 x 128 matrix is cheaper than k Laplacian solves, and exact.
 _SMALL_COMPONENT = 128
 
+# With method="approx", the first _PILOT random projections bound the non-local share of the
+# resistances, which decides how many more are needed (see effective_resistances).
+_PILOT = 64
+
 # Working-memory budget (bytes) for one block of right-hand sides or stacked dense inverses.
 _BLOCK_BYTES = 64 * 2**20
 
@@ -102,9 +106,26 @@ def _check_adjacency(A) -> sp.csr_matrix:
     if asym.nnz and asym.max() > 1e-12 * max(A.max(), np.finfo(float).tiny):
         raise ValueError("A must be symmetric (an undirected graph); for a directed matrix "
                          "use symmetrize(W) first")
-    A.setdiag(0.0)
-    A.eliminate_zeros()
-    return A
+    return _drop_diagonal(A)
+
+
+def _drop_diagonal(A: sp.csr_matrix) -> sp.csr_matrix:
+    """A canonical CSR matrix without its diagonal and without stored zeros (a masked copy of
+    the index arrays: ``setdiag(0)`` on a large CSR matrix costs several times more)."""
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    keep = (rows != A.indices) & (A.data != 0)
+    if keep.all():
+        return A
+    indptr = np.r_[0, np.cumsum(np.bincount(rows[keep], minlength=A.shape[0]))]
+    return sp.csr_matrix((A.data[keep], A.indices[keep], indptr), shape=A.shape)
+
+
+def _laplacian(A: sp.csr_matrix) -> sp.csr_matrix:
+    """L = D - A for an already validated adjacency (symmetric, non-negative, no diagonal)."""
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    L = (sp.diags(deg) - A).tocsr()
+    L.sort_indices()
+    return L
 
 
 def laplacian(A) -> sp.csr_matrix:
@@ -127,11 +148,7 @@ def laplacian(A) -> sp.csr_matrix:
     ValueError
         If A is not square, not symmetric, has negative or non-finite entries.
     """
-    A = _check_adjacency(A)
-    deg = np.asarray(A.sum(axis=1)).ravel()
-    L = (sp.diags(deg) - A).tocsr()
-    L.sort_indices()
-    return L
+    return _laplacian(_check_adjacency(A))
 
 
 def symmetrize(W) -> sp.csr_matrix:
@@ -151,12 +168,15 @@ def symmetrize(W) -> sp.csr_matrix:
     A : (n, n) scipy.sparse.csr_matrix
         Symmetric, non-negative, zero diagonal (autapses dropped), no stored zeros.
     """
-    W = abs(_as_csr(W, "W"))
+    return _symmetrize(_as_csr(W, "W"))
+
+
+def _symmetrize(W: sp.csr_matrix) -> sp.csr_matrix:
+    """symmetrize() of an already canonical CSR matrix (see _as_csr)."""
+    W = abs(W)
     A = (W + W.T).tocsr()
-    A.setdiag(0.0)
-    A.eliminate_zeros()
     A.sort_indices()
-    return A
+    return _drop_diagonal(A)
 
 
 def upper_edges(A) -> tuple[np.ndarray, np.ndarray]:
@@ -167,11 +187,16 @@ def upper_edges(A) -> tuple[np.ndarray, np.ndarray]:
     rows, cols : int64 arrays (m,)
         Pairs (i, j) with i < j and A[i, j] != 0, sorted by (i, j).
     """
-    U = sp.triu(_as_csr(A, "A"), k=1, format="csr")
-    U.eliminate_zeros()
-    U.sort_indices()
-    rows = np.repeat(np.arange(U.shape[0], dtype=np.int64), np.diff(U.indptr))
-    return rows, U.indices.astype(np.int64)
+    rows, cols, _ = _upper(_as_csr(A, "A"))
+    return rows, cols
+
+
+def _upper(A: sp.csr_matrix):
+    """(rows, cols, values) of the nonzero strict upper triangle of a canonical CSR matrix,
+    sorted by (row, col)."""
+    rows = np.repeat(np.arange(A.shape[0], dtype=np.int64), np.diff(A.indptr))
+    keep = (A.indices > rows) & (A.data != 0)
+    return rows[keep], A.indices[keep].astype(np.int64), A.data[keep]
 
 
 # ---- effective resistances -------------------------------------------------------------------
@@ -197,18 +222,29 @@ def effective_resistances(A, edges=None, method: str = "auto", epsilon: float = 
         ``"exact"``: per connected component, the dense inverse X = (L_c + J/n_c)^-1 (its
         restriction to the component's range equals L_c^+; J/n_c only fixes the all-ones
         direction), then R_ij = X_ii + X_jj - 2 X_ij. Costs O(n_c^3) time and 8 n_c^2 bytes.
-        ``"approx"``: Spielman–Srivastava random projection. With k = ceil(24 ln n_c /
-        epsilon^2) random +-1/sqrt(k) vectors (rows of Q), Z = Q W^(1/2) B L^+ is found by
-        solving k Laplacian systems, and R_ij ~ ||Z (e_i - e_j)||^2, within a factor
-        (1 +- epsilon) for all pairs with high probability (Johnson–Lindenstrauss). Systems
-        are solved in blocks by preconditioned conjugate gradients (Jacobi, switching to a
-        pyamg smoothed-aggregation V-cycle when Jacobi converges slowly); memory is
-        O((n_c + m_c) * block), never n^2. Components of at most 128 nodes are solved
-        exactly. ``"auto"``: exact for components of at most :data:`EXACT_MAX_NODES` nodes;
-        above, exact while the dense matrix fits (:data:`AUTO_DENSE_MAX_NODES`) and a cost
-        model (n_c^3 against k * nnz(A_c)) says it is cheaper -- true for dense networks
-        (measured on 2 cores: 4000 neurons with 400k-800k synapses, exact 1.4-1.5 s,
-        projections 17-35 s at epsilon = 0.3) -- otherwise approx.
+        ``"approx"``: Spielman–Srivastava random projections, with the local part of each
+        resistance computed exactly. For b = e_i - e_j, R_ij = r_ij + s_ij, where
+        r_ij = 1/d_i + 1/d_j - 2 a_ij / (d_i d_j) (d the weighted degrees, a_ij the pair's
+        conductance, 0 if not adjacent) is exact and the remainder
+        s_ij = ||W^(1/2) B (L^+ - D^-1) b||^2 >= 0 is a squared norm: with k random
+        +-1/sqrt(k) vectors (rows of Q), Z = Q W^(1/2) B (L^+ - D^-1) follows from k
+        Laplacian solves, and s_ij ~ ||Z b||^2 within a factor (1 +- eps') for all pairs
+        with high probability when k = ceil(24 ln n_c / eps'^2) (Johnson–Lindenstrauss). The
+        error on R is eps' * s_ij / R_ij, and in well-connected networks s is a small share
+        of R (below 1 % for 4,000 neurons at 10 % connectivity, up to ~13 % on sparse
+        500-node graphs), so far fewer projections reach accuracy epsilon on R than for
+        projecting R itself. The first 64 projections bound max s/R (with a factor-2
+        margin), which sets k = ceil(24 ln n_c / epsilon^2 * (2 max s/R)^2), at least 64
+        and at most the plain Spielman–Srivastava count ceil(24 ln n_c / epsilon^2) (reached
+        on rings and lattices, where s dominates). Systems are solved in blocks by
+        preconditioned conjugate gradients (Jacobi, switching to a pyamg smoothed-aggregation
+        V-cycle when Jacobi converges slowly); memory is O((n_c + m_c) * block), never n^2.
+        Components of at most 128 nodes are solved exactly. ``"auto"``: exact for components
+        of at most :data:`EXACT_MAX_NODES` nodes; above, exact while the dense matrix fits
+        (:data:`AUTO_DENSE_MAX_NODES`) and a cost model (n_c^3 against the plain projection
+        count times nnz(A_c)) says it is cheaper -- true for dense networks (measured on 2
+        cores, one BLAS thread: 4000 neurons with 1.6M synapses, exact 2-3 s, projections
+        about 2 s) -- otherwise approx (20,000 neurons with 4M synapses: about 10 s).
     epsilon : float in (0, 1]
         Relative accuracy of the approximate method (sets k). Smaller is slower (k ~ 1/eps^2).
     seed : int
@@ -234,7 +270,14 @@ def effective_resistances(A, edges=None, method: str = "auto", epsilon: float = 
         raise ValueError(f"tol must be positive, got {tol}")
     A = _check_adjacency(A)
     n = A.shape[0]
-    rows, cols = upper_edges(A) if edges is None else _check_pairs(edges, n)
+    rows, cols = _upper(A)[:2] if edges is None else _check_pairs(edges, n)
+    return _resistances(A, rows, cols, method, epsilon, seed, tol)
+
+
+def _resistances(A, rows, cols, method, epsilon, seed, tol):
+    """effective_resistances() for a validated adjacency (see _check_adjacency: canonical
+    CSR, symmetric, non-negative, no diagonal) and validated int64 pairs."""
+    n = A.shape[0]
     out = np.zeros(len(rows))
     if len(rows) == 0:
         return out
@@ -254,7 +297,10 @@ def effective_resistances(A, edges=None, method: str = "auto", epsilon: float = 
     first[label[perm][starts]] = starts
     local = np.empty(n, np.int64)                        # position inside its component
     local[perm] = np.arange(n) - first[label[perm]]
-    Lp = laplacian(A)[perm][:, perm].tocsr()
+    Lp = _laplacian(A)
+    if not np.array_equal(perm, np.arange(n)):          # (one component: nothing to permute)
+        Lp = Lp[perm][:, perm].tocsr()
+        Lp.sort_indices()
 
     nnz_comp = np.bincount(label, weights=np.diff(A.indptr), minlength=ncomp)
     if method == "exact":
@@ -313,10 +359,14 @@ def _check_pairs(edges, n):
 
 def _exact_stack(Lp, comps, s, first, local, rows, cols, queries, out):
     """Exact resistances for several components of equal size s, inverted as one stack."""
-    idx = (first[comps][:, None] + np.arange(s)).ravel()
-    block = Lp[idx][:, idx].tocoo()      # block-diagonal: components share no edges
-    dense = np.zeros((len(comps), s, s))
-    dense[block.row // s, block.row % s, block.col % s] = block.data
+    if len(comps) == 1:
+        a = first[comps[0]]
+        dense = Lp[a:a + s, a:a + s].toarray()[None]
+    else:
+        idx = (first[comps][:, None] + np.arange(s)).ravel()
+        block = Lp[idx][:, idx].tocoo()      # block-diagonal: components share no edges
+        dense = np.zeros((len(comps), s, s))
+        dense[block.row // s, block.row % s, block.col % s] = block.data
     # Scale by the mean weighted degree so the matrix is O(1) whatever the weight unit
     # (synaptic weights in SI units are ~1e-10); 1/s * J fixes the all-ones null direction.
     dbar = np.trace(dense, axis1=1, axis2=2) / s
@@ -347,10 +397,17 @@ def _spd_inverse(M):
 
 
 def _approx_component(Lc, qi, qj, epsilon, gen, tol):
-    """Spielman–Srivastava estimate of R for query pairs (qi, qj) inside one component."""
+    """Spielman–Srivastava estimate of R for query pairs (qi, qj) inside one component, the
+    local part of R exact and only the remainder projected (see effective_resistances)."""
     n = Lc.shape[0]
     dbar = Lc.diagonal().mean()
     Lc = (Lc / dbar).tocsr()
+    Lc.sort_indices()
+    d = Lc.diagonal()
+    dinv = 1.0 / d
+    # Exact local part r = ||W^(1/2) B D^-1 b||^2 + 2 <that, rest> for b = e_i - e_j:
+    # 1/d_i + 1/d_j - 2 a_ij / (d_i d_j) >= 0, a_ij the pair's conductance (0 if not adjacent).
+    local = dinv[qi] + dinv[qj] + 2.0 * _entries(Lc, qi, qj) * dinv[qi] * dinv[qj]
     # Edges of the component (strict upper triangle of -L) and B' W^(1/2) (n x m, CSC so
     # that a range of edges is a cheap column slice).
     U = sp.triu(-Lc, k=1, format="coo")
@@ -358,14 +415,17 @@ def _approx_component(Lc, qi, qj, epsilon, gen, tol):
     m = len(sw)
     e = np.arange(m)
     Bt = sp.csc_matrix((np.r_[sw, -sw], (np.r_[U.row, U.col], np.r_[e, e])), shape=(n, m))
-    k = _n_projections(n, epsilon)
+    k_max = _n_projections(n, epsilon)
+    pilot = min(k_max, _PILOT)
+    k = k_max
     solver = _LaplacianSolver(Lc, tol)
     # Wide blocks keep each sparse product efficient (one pass over L serves many columns);
     # the edge- and pair-sized temporaries are chunked so memory stays O((n + m) + n * block).
     block = int(max(1, min(k, 256, _BLOCK_BYTES // (8 * 6 * n))))
     acc = np.zeros(len(qi))
-    for r0 in range(0, k, block):
-        c = min(block, k - r0)
+    done = 0
+    while done < k:
+        c = min(block, k - done, pilot - done if done < pilot else k)
         rows_per_chunk = max(1, _BLOCK_BYTES // (16 * c))
         Y = np.zeros((n, c))
         for e0 in range(0, m, rows_per_chunk):
@@ -375,11 +435,30 @@ def _approx_component(Lc, qi, qj, epsilon, gen, tol):
             Q -= 1.0                                   # +-1; 1/sqrt(k) is applied at the end
             Y += Bt[:, e0:e1] @ Q                      # columns sum to zero: consistent
         X = solver.solve(Y)
+        X -= dinv[:, None] * Y                         # (L^+ - D^-1) Y: the non-local part
         for q0 in range(0, len(qi), rows_per_chunk):
             q1 = min(len(qi), q0 + rows_per_chunk)
-            d = X[qi[q0:q1]] - X[qj[q0:q1]]
-            acc[q0:q1] += np.einsum("ij,ij->i", d, d)
-    return acc / (k * dbar)
+            dq = X[qi[q0:q1]] - X[qj[q0:q1]]
+            acc[q0:q1] += np.einsum("ij,ij->i", dq, dq)
+        done += c
+        if done == pilot < k_max:
+            # Bound s/R from the pilot (with a factor 2 margin) and project only as often as
+            # the remainder's share of R needs: error eps * s / R with k_max (s/R)^2 columns.
+            s_hat = acc / done
+            theta = min(1.0, 2.0 * float(np.max(s_hat / np.maximum(local + s_hat, 1e-300))))
+            k = int(min(k_max, max(pilot, math.ceil(k_max * theta ** 2))))
+    return (local + acc / k) / dbar
+
+
+def _entries(M, qi, qj):
+    """M[qi, qj] for a canonical CSR matrix (0 where nothing is stored), by binary search."""
+    n = M.shape[1]
+    keys = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(M.indptr)) * n + M.indices
+    want = qi.astype(np.int64) * n + qj
+    if len(keys) == 0:
+        return np.zeros(len(want))
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[pos] == want, M.data[pos], 0.0)
 
 
 def _n_projections(n, epsilon):
@@ -392,7 +471,10 @@ def _prefer_exact(n, nnz, epsilon):
     it fits in AUTO_DENSE_MAX_NODES and a cost model says it is cheaper. The dense route costs
     ~n^3 flops at BLAS speed, the projection route ~k * nnz(A) * (CG iterations) at sparse
     speed; measured here (n = 4000-6000, 80k-800k synapses, one BLAS thread) one unit of
-    k * nnz(A) cost as much as 250-400 units of n^3, so dense networks stay exact longer."""
+    k * nnz(A) cost as much as 250-400 units of n^3, so dense networks stay exact longer.
+    k here is the plain count _n_projections; since the local part of R is exact, the
+    approximate route often needs far fewer (see _approx_component), so this model leans
+    towards exact -- the accurate choice -- in the range where both are affordable."""
     if n <= EXACT_MAX_NODES:
         return True
     return n <= AUTO_DENSE_MAX_NODES and float(n) ** 3 < 400.0 * _n_projections(n, epsilon) * nnz
@@ -855,10 +937,13 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
                              f"(pre, post) order, got shape {imp.shape}")
         imp = _importance_values(imp, "array")
 
-    A = symmetrize(W)
-    ei, ej = upper_edges(A)
-    R_edge = effective_resistances(A, edges=(ei, ej), method=method, epsilon=epsilon,
-                                   seed=seed)
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if not 0 < epsilon <= 1:
+        raise ValueError(f"epsilon must lie in (0, 1], got {epsilon}")
+    A = _symmetrize(W)                         # symmetric, non-negative, no diagonal
+    ei, ej, ea = _upper(A)
+    R_edge = _resistances(A, ei, ej, method, epsilon, seed, 1e-6)
     # Map each synapse to its undirected edge (i < j) by binary search on sorted keys.
     lo, hi = np.minimum(pre, post), np.maximum(pre, post)
     a = np.zeros(m)
@@ -866,7 +951,7 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
     real = (lo != hi) & (w != 0)
     if len(ei):
         pos = np.searchsorted(ei * n + ej, lo[real] * n + hi[real])
-        a[real] = np.asarray(A[lo[real], hi[real]]).ravel()
+        a[real] = ea[pos]
         R[real] = R_edge[pos]
     scores = a * R * _relative(imp)
     npos = int(np.count_nonzero(scores > 0))

@@ -63,3 +63,17 @@ def runtime_sim(small_hrsnn, stimulus):
                        record={"v": [0, 1, 2]})
     yield sim
     sim.close()
+
+
+@pytest.fixture(scope="session")
+def lorenz_result(tmp_path_factory):
+    """lambda_max of the lorenz63 model file (tau = 1 s) on cpp_standalone, and the number of
+    compilations it took (shared by the Lyapunov and dataset tests)."""
+    from lnp_brian import lyapunov as ly
+
+    net = lb.build_network("lorenz63")
+    before = lb.compile_count()
+    res = ly.max_exponent(net, "cpp_standalone", duration="300 s", perturbation=1e-6, copies=4,
+                          interval="100 ms", transient="10 s", seed=1,
+                          build_dir=tmp_path_factory.mktemp("lorenz"))
+    return res, lb.compile_count() - before

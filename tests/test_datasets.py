@@ -39,6 +39,25 @@ def test_lorenz63_is_seeded_and_on_the_attractor():
     assert (a[:, 0] > 5).any() and (a[:, 0] < -5).any()
 
 
+def test_lorenz63_series_exponent_agrees_with_the_lyapunov_module(lorenz_result):
+    """Benettin's two-trajectory method on the generator's own integrator (the series' model)
+    gives the largest exponent that the Lyapunov module measures on the Brian2 model file."""
+    tau, d0 = 0.1, 1e-8
+    x = ds.lorenz63(1, seed=3)[-1]  # on the attractor after the default transient
+    y = x + d0 * np.array([1.0, 1.0, 1.0]) / np.sqrt(3)
+    logs = []
+    for _ in range(3000):  # 300 time units
+        x = ds.lorenz63(1, dt=tau, x0=x, transient=0.0)[0]
+        y = ds.lorenz63(1, dt=tau, x0=y, transient=0.0)[0]
+        d = np.linalg.norm(y - x)
+        logs.append(np.log(d / d0))
+        y = x + (y - x) * (d0 / d)
+    lam_series = float(np.mean(logs[100:])) / tau  # per time unit, after a 10-unit transient
+    res, _ = lorenz_result  # lorenz63.toml has tau = 1 s: per second = per time unit
+    assert lam_series == pytest.approx(0.906, abs=0.06)  # Sprott (2003): 0.9056
+    assert lam_series == pytest.approx(res.lambda_max, abs=0.08)
+
+
 @pytest.mark.parametrize("system", [ds.lorenz63, ds.rossler])
 def test_rk4_agrees_with_dop853_over_a_short_time(system):
     # from the same start (no transient) both integrators must agree closely for a while;

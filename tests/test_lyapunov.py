@@ -53,16 +53,6 @@ all = {{ distribution = "normal", mean = 0.0, std = {float(g / np.sqrt(n))!r} }}
     return lb.build_network(spec, seed=seed)
 
 
-@pytest.fixture(scope="module")
-def lorenz_result(tmp_path_factory):
-    net = lb.build_network("lorenz63")
-    before = lb.compile_count()
-    res = ly.max_exponent(net, "cpp_standalone", duration="300 s", perturbation=1e-6, copies=4,
-                          interval="100 ms", transient="10 s", seed=1,
-                          build_dir=tmp_path_factory.mktemp("lorenz"))
-    return res, lb.compile_count() - before
-
-
 def test_lorenz63_max_exponent(lorenz_result):
     res, compiles = lorenz_result
     assert res.lambda_max == pytest.approx(0.906, abs=0.06)  # Sprott (2003): 0.9056

@@ -152,3 +152,63 @@ def test_cli_prune_writes_outputs_and_resumes(tmp_path):
     assert json.loads((out / "run.json").read_text())["resumed"] == 1
     # resuming with other options is refused
     assert main([a if a != "4" else "5" for a in args] + ["--resume"]) == 2
+
+
+@pytest.mark.slow
+def test_lnp_2000_neurons_sparse_numerics_and_targets(tmp_path, monkeypatch):
+    """A 2,000-neuron LNP run on cpp_standalone: the sparsification (approximate effective
+    resistances) and the centrality steps never allocate anything near a dense N x N array
+    (traced Python/NumPy allocations stay under a quarter of one), and the targets are met."""
+    import tracemalloc
+
+    from lnp_brian import pruning
+    from lnp_brian.network import connectivity_with_p
+
+    n = 2000
+    dense = lb.build_network("hrsnn", n=n, seed=5, connectivity=connectivity_with_p("hrsnn", 0.05))
+    ceiling = 0.25 * 8 * n * n  # bytes: a quarter of one float64 N x N matrix
+    peaks: dict = {}
+
+    def traced(name, fn):
+        def wrapper(*args, **kwargs):
+            tracemalloc.start()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                peaks[name] = max(peaks.get(name, 0), tracemalloc.get_traced_memory()[1])
+                tracemalloc.stop()
+        return wrapper
+
+    monkeypatch.setattr(pruning, "sparsify_synapses", traced("sparsify", pruning.sparsify_synapses))
+    monkeypatch.setattr(pruning, "betweenness_sparse", traced("centrality", pruning.betweenness_sparse))
+    config = PruneConfig(iterations=2, target_neurons=0.3, target_synapses=0.6, duration="300 ms", trials=2,
+                         seed=1, lyapunov_copies=2, spectrum_k=8, resistances="approx", betweenness_pivots=64)
+    pruner = Pruner(dense, config, build_root=tmp_path)
+    res = pruner.run()
+    assert set(peaks) == {"sparsify", "centrality"}
+    assert max(peaks.values()) < ceiling, peaks
+    final = res.network
+    n_t, m_t = schedule(n, len(dense.w), config)
+    assert final.n_active == n_t[-1]
+    assert abs(final.n_synapses - m_t[-1]) <= 0.05 * m_t[-1]
+    live = final.live_synapses()
+    assert final.active[final.pre[live]].all() and final.active[final.post[live]].all()
+    assert res.compilations == 1
+
+
+def test_spiking_exponents_on_a_subset_predict_the_rest(dense, builds):
+    """exponent_neurons: spiking exponents of an evenly spaced subset, the rest predicted from
+    the linear-model exponents by the least-squares line through the subset."""
+    from lnp_brian.lyapunov_spectrum import per_neuron_exponents_linear
+
+    pruner = Pruner(dense, PruneConfig(**{**FAST, "exponents": "spiking", "exponent_neurons": 24}),
+                    build_root=builds)
+    pr = pruner.probe.run(dense, seed=1, covariance=False)
+    lam = pruner.exponents(dense, pr, seed=1)
+    assert np.isfinite(lam[dense.active]).all()
+    subset = np.unique(np.linspace(0, dense.n - 1, 24).round().astype(int))
+    rest = np.setdiff1d(np.arange(dense.n), subset)
+    lin = per_neuron_exponents_linear(pr.A, 0.1)
+    slope, icept = np.polyfit(lin[subset], lam[subset], 1)
+    np.testing.assert_allclose(lam[rest], icept + slope * lin[rest], rtol=1e-9, atol=1e-9)
+    assert np.ptp(lam[subset]) > 0  # measured, not one filler value

@@ -23,7 +23,7 @@ def cmd_lyapunov(args, argv) -> int:
     from ..files import write_json
     from ..inputs import default_input
     from ..model import load_model
-    from ..network import build_network
+    from ..network import build_network, connectivity_with_p
     from ..runs import RunDir
     from ..seeding import derive_seed
 
@@ -52,11 +52,13 @@ def cmd_lyapunov(args, argv) -> int:
         seeds = {"network": args.seed, "init": derive_seed(args.seed, "init"),
                  "noise": derive_seed(args.seed, "noise"), "perturbation": derive_seed(args.seed, "perturbation")}
         with run.timed("build_network"):
-            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"])
+            conn = None if args.connection_probability is None else connectivity_with_p(spec, args.connection_probability)
+            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"], connectivity=conn)
         net.save(run.file("network.npz"))
         inputs = None if args.no_input else default_input(spec)
         dt = args.dt if args.dt is not None else spec.dt
-        config = {"model": spec.name, "model_source": spec.source, "neurons": n, "device": args.device,
+        config = {"model": spec.name, "model_source": spec.source, "neurons": n,
+                  "connection_probability": args.connection_probability, "device": args.device,
                   "duration": str(args.duration), "dt": str(dt) if dt is not None else "0.1 ms",
                   "copies": args.copies, "perturbation": args.perturbation, "interval": str(args.interval),
                   "transient": str(args.transient), "warmup": str(args.warmup),

@@ -52,7 +52,7 @@ def cmd_prune(args, argv) -> int:
     from ..backends import versions
     from ..files import write_json
     from ..model import load_model
-    from ..network import build_network
+    from ..network import build_network, connectivity_with_p
     from ..pruning import Pruner, PruneConfig
     from ..runs import RunDir
 
@@ -65,9 +65,10 @@ def cmd_prune(args, argv) -> int:
                              target_synapses=args.target_synapses, iterations=args.iterations,
                              steps=steps_from_args(args), seed=args.seed, device=args.device,
                              duration=str(args.duration), lyapunov_copies=args.copies, exponents=args.exponents,
-                             trials=args.trials)
+                             trials=args.trials,
+                             betweenness_pivots=None if args.pivots == 0 else (args.pivots or "auto"))
         resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
-                    "neurons": n, **config.to_dict()}
+                    "neurons": n, "connection_probability": args.connection_probability, **config.to_dict()}
         if args.resume and "config" in run.info and run.info["config"] != resolved:
             diff = sorted(k for k in resolved if run.info["config"].get(k) != resolved[k])
             raise ValueError(f"{run.path} holds a run with a different configuration ({', '.join(diff)}); "
@@ -75,7 +76,8 @@ def cmd_prune(args, argv) -> int:
         run.update(config=resolved, seeds={"network": args.seed, "pruning": args.seed}, device=args.device,
                    versions=versions())
         run.write("running")
-        dense = build_network(spec, n, seed=args.seed)
+        conn = None if args.connection_probability is None else connectivity_with_p(spec, args.connection_probability)
+        dense = build_network(spec, n, seed=args.seed, connectivity=conn)
         dense.save(run.file("network_dense.npz"))
         say(f"{args.method}: {dense.summary()}; targets -{args.target_neurons:.0%} neurons, "
             f"-{args.target_synapses:.0%} synapses in {args.iterations} iterations")

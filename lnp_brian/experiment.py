@@ -1,0 +1,828 @@
+"""Experiment grids: models x methods x seeds x tasks, pruned and scored after every iteration.
+
+An experiment is a TOML file (``configs/*.toml``, format in ``configs/README.md``). Its grid
+is every combination of model, method, seed and task; each combination is one *run*:
+
+1. build the dense network of the model with the seed;
+2. prune it with the method (``dense``: no pruning, only iteration 0; ``lnp``, ``ap``,
+   ``random``; ablations ``lnp-no-<step>`` / ``lnp-random-<step>``) on the schedule of the
+   ``[pruning]`` section, with :class:`lnp_brian.pruning.Pruner`;
+3. after every iteration, train and test the task's readout on the pruned network (the
+   paper's Fig. 3c) with :mod:`lnp_brian.tasks` (one row per horizon for a series task).
+
+Runs are independent and go through an executor: a local process pool (``workers``) or a
+dask.distributed cluster (``scheduler``). Each run writes ``runs/<key>/result.json`` when it
+is complete (atomically) and checkpoints every pruning iteration, so ``resume`` skips
+complete runs and continues interrupted ones from their last complete iteration, with the
+same numbers as an uninterrupted run. Builds are shared per (model, size, seed) under
+``builds/``: all methods of one seed prune the same dense topology and re-use its compiled
+binaries (file-locked, so parallel runs compile each once).
+
+Noise seeds: every task evaluation of a run uses the same noise seed (common random numbers),
+so differences between iterations and methods come from the networks, not from the noise.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import math
+import os
+import sys
+import time
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .files import atomic_write, read_json, write_json
+from .seeding import derive_seed
+
+__all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
+           "parse_method", "grid", "run_one", "Experiment", "read_results", "summarise",
+           "RESULT_COLUMNS", "SUMMARY_METRICS"]
+
+STEP_NAMES = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node-pruning": "node_pruning",
+              "delocalize": "delocalize", "timescale-opt": "timescale"}
+SERIES_KINDS = ("lorenz63", "rossler", "mackey_glass")
+IMAGE_KINDS = ("digits", "cifar10", "cifar100")
+# task keys a config may set, by family, with the runner argument they go to (None: dataset)
+_SERIES_KEYS = {"samples": None, "dt": None, "data_seed": None, "train": None, "val": None, "test": None,
+                "horizons": None, "sample_time": "sample_time", "input_fraction": "input_fraction",
+                "input_gain": "input_gain", "signed": "signed", "noise": "noise", "washout": "washout",
+                "chunk": "chunk", "feature_tau": "feature_tau", "stdp_epochs": "stdp_epochs"}
+_IMAGE_KEYS = {"n_train": "n_train", "n_test": "n_test", "data_seed": "data_seed", "path": "path",
+               "label": "label", "present": "present", "rest": "rest", "max_rate": "max_rate",
+               "batch": "batch", "input_fraction": "input_fraction", "input_weight": "input_weight",
+               "color": "color", "noise": "noise", "stdp_epochs": "stdp_epochs"}
+_PRUNING_KEYS = {"target_neurons": float, "target_synapses": float, "iterations": int, "trials": int,
+                 "duration": str, "copies": int, "perturbation": float, "interval": str,
+                 "exponents": str, "exponent_window": str, "spectrum_k": int, "betweenness_pivots": int,
+                 "regrow_budget": float, "reweight": bool, "resistances": str, "exponent_neurons": int}
+
+#: columns of results.csv, in order (metrics a task does not have are left empty)
+RESULT_COLUMNS = [
+    "experiment", "model", "method", "seed", "task", "regime", "horizon", "iteration",
+    "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr", "mean_rate_hz",
+    "nrmse_train", "nrmse_val", "nrmse_test", "rmse_test", "persistence_nrmse", "ridge_nrmse",
+    "accuracy_train", "accuracy_test", "chance",
+    "sops_input", "sops_recurrent", "sops_readout", "sops_total", "spikes_per_sample", "task_rate_hz",
+    "neurons_with_readout", "synapses_with_readout", "input_synapses", "readout_synapses",
+    "readout_alpha", "readout_C",
+]
+#: metrics averaged over seeds in summary.csv
+SUMMARY_METRICS = ["neurons", "synapses", "lambda_max", "mean_ipr", "nrmse_val", "nrmse_test", "rmse_test",
+                   "persistence_nrmse", "ridge_nrmse", "accuracy_test", "sops_total", "sops_recurrent",
+                   "sops_input", "sops_readout", "synapses_with_readout", "neurons_with_readout"]
+
+
+class ExperimentIncomplete(RuntimeError):
+    """Some runs of the grid failed (after their retries); the others' results are saved."""
+
+
+class ExperimentConfigError(ValueError):
+    """An experiment file that cannot be used: names the file, the key and what was expected."""
+
+    def __init__(self, source, key: str, message: str):
+        self.source, self.key = str(source), key
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+# ==========================================================================================
+# configuration
+# ==========================================================================================
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the grid: its ``name`` (used in results), ``kind`` (lorenz63, rossler,
+    mackey_glass, digits, cifar10, cifar100), ``regime`` ("readout" or "stdp") and the
+    dataset / encoder settings of the file (``options``)."""
+
+    name: str
+    kind: str
+    regime: str = "readout"
+    options: dict = field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        return "series" if self.kind in SERIES_KINDS else "images"
+
+    @property
+    def horizons(self) -> list[int]:
+        return list(self.options.get("horizons", [1])) if self.family == "series" else []
+
+    @property
+    def row_names(self) -> list[str]:
+        """The task names of its result rows (one per horizon for a series)."""
+        if self.family == "series":
+            return [f"{self.name}_h{h}" for h in self.horizons]
+        return [self.name]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the grid."""
+
+    model: str
+    method: str
+    seed: int
+    task: str
+
+    @property
+    def key(self) -> str:
+        model = Path(self.model).stem if self.model.endswith(".toml") else self.model
+        return f"{model}__{self.method}__s{self.seed}__{self.task}"
+
+
+@dataclass
+class ExperimentConfig:
+    """A parsed experiment file (see ``configs/README.md``)."""
+
+    name: str
+    models: list
+    methods: list
+    seeds: list
+    tasks: list
+    neurons: int | None = None
+    device: str = "cpp_standalone"
+    workers: int = 1
+    retries: int = 1
+    pruning: dict = field(default_factory=dict)
+    source: str = "<config>"
+    text: str = ""
+
+    def task(self, name: str) -> TaskSpec:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(f"no task named {name!r} in {self.source}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("text")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        d = dict(d)
+        d["tasks"] = [t if isinstance(t, TaskSpec) else TaskSpec(**t) for t in d["tasks"]]
+        return cls(**d)
+
+    def sha(self) -> str:
+        import json
+
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def parse_method(name: str) -> tuple[str, dict]:
+    """``"lnp-no-lyapunov"`` -> ("lnp", {"lyapunov": "off"}); ``"dense"`` -> ("dense", {})."""
+    from .pruning import METHODS
+
+    if name == "dense" or name in METHODS:
+        return name, {}
+    for mode, word in (("off", "-no-"), ("random", "-random-")):
+        if name.startswith("lnp" + word):
+            step = name[len("lnp" + word):]
+            if step in STEP_NAMES:
+                return "lnp", {STEP_NAMES[step]: mode}
+    valid = ["dense", *METHODS] + [f"lnp-{w}-{s}" for w in ("no", "random") for s in STEP_NAMES]
+    raise ValueError(f"unknown method {name!r}; expected one of {', '.join(valid)}")
+
+
+def _check_keys(source, section: str, table: dict, allowed) -> None:
+    bad = sorted(set(table) - set(allowed))
+    if bad:
+        raise ExperimentConfigError(source, f"{section}.{bad[0]}" if section else bad[0],
+                                    f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+
+def _typed(source, key, value, kind):
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        raise ExperimentConfigError(source, key, f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _check_quantity(source, key, value, unit):
+    from .units import UnitError, parse_quantity
+
+    try:
+        parse_quantity(value, unit)
+    except (UnitError, TypeError, ValueError) as exc:
+        raise ExperimentConfigError(source, key, f"expected a quantity in {unit} such as '5 ms': {exc}") from None
+    return value
+
+
+def _parse_task(source, k: int, table: dict) -> TaskSpec:
+    where = f"tasks[{k}]"
+    if not isinstance(table, dict):
+        raise ExperimentConfigError(source, where, "expected a [[tasks]] table")
+    kind = table.get("kind")
+    if kind not in SERIES_KINDS + IMAGE_KINDS:
+        raise ExperimentConfigError(source, f"{where}.kind",
+                                    f"expected one of {', '.join(SERIES_KINDS + IMAGE_KINDS)}, got {kind!r}")
+    allowed = _SERIES_KEYS if kind in SERIES_KINDS else _IMAGE_KEYS
+    _check_keys(source, where, table, {"name", "kind", "regime", *allowed})
+    name = table.get("name", kind)
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise ExperimentConfigError(source, f"{where}.name", f"expected a name of letters, digits, - and _, got {name!r}")
+    regime = table.get("regime", "readout")
+    if regime not in ("readout", "stdp"):
+        raise ExperimentConfigError(source, f"{where}.regime", f"expected 'readout' or 'stdp', got {regime!r}")
+    opts = {k2: v for k2, v in table.items() if k2 not in ("name", "kind", "regime")}
+    units = {"sample_time": "second", "feature_tau": "second", "present": "second", "rest": "second",
+             "input_gain": "amp", "input_weight": "amp"}
+    for key, unit in units.items():
+        if key in opts:
+            _check_quantity(source, f"{where}.{key}", opts[key], unit)
+    for key in ("samples", "washout", "chunk", "stdp_epochs", "n_train", "n_test", "batch", "data_seed"):
+        if key in opts:
+            _typed(source, f"{where}.{key}", opts[key], int)
+    if "horizons" in opts:
+        h = opts["horizons"]
+        if not (isinstance(h, list) and h and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in h)):
+            raise ExperimentConfigError(source, f"{where}.horizons", f"expected a list of integers >= 1, got {h!r}")
+    if kind in ("cifar10", "cifar100"):
+        if "path" not in opts:
+            raise ExperimentConfigError(source, f"{where}.path",
+                                        f"{kind} needs the folder of the python-pickle batch files (nothing is downloaded)")
+        path = Path(os.path.expanduser(str(opts["path"])))
+        if not path.is_absolute():
+            path = (Path(source).parent / path).resolve() if Path(source).exists() else path.resolve()
+        if not path.exists():
+            raise ExperimentConfigError(source, f"{where}.path", f"{path} does not exist: point it at the "
+                                        f"extracted {kind} python batches (data_batch_1 ... / train, test)")
+        opts["path"] = str(path)
+    return TaskSpec(name=name, kind=kind, regime=regime, options=opts)
+
+
+def load_experiment(path) -> ExperimentConfig:
+    """Read and check an experiment file; errors name the file, the key and what was expected."""
+    from .backends import DEVICES
+    from .model import load_model
+
+    path = Path(path)
+    if not path.exists():
+        shipped = Path(__file__).resolve().parent.parent / "configs"
+        hint = f"; shipped configs: {', '.join(sorted(p.name for p in shipped.glob('*.toml')))}" if shipped.is_dir() else ""
+        raise ExperimentConfigError(path, "", f"no such file{hint}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentConfigError(path, "", f"not valid TOML: {exc}") from None
+    src = str(path)
+    _check_keys(src, "", doc, {"experiment", "network", "pruning", "tasks"})
+    ex = doc.get("experiment", {})
+    _check_keys(src, "experiment", ex, {"name", "seeds", "methods", "device", "workers", "retries"})
+    nw = doc.get("network", {})
+    _check_keys(src, "network", nw, {"models", "neurons"})
+    pr = doc.get("pruning", {})
+    _check_keys(src, "pruning", pr, _PRUNING_KEYS)
+    pruning = {k: _typed(src, f"pruning.{k}", v, _PRUNING_KEYS[k]) for k, v in pr.items()}
+    for key in ("duration", "interval", "exponent_window"):
+        if key in pruning:
+            _check_quantity(src, f"pruning.{key}", pruning[key], "second")
+
+    seeds = ex.get("seeds", 5)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ExperimentConfigError(src, "experiment.seeds", "expected a count >= 1 or a list of seeds")
+        seeds = list(range(1, seeds + 1))
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise ExperimentConfigError(src, "experiment.seeds", f"expected a count or a list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ExperimentConfigError(src, "experiment.seeds", f"seeds repeat: {seeds}")
+    methods = ex.get("methods", ["dense", "lnp", "ap", "random"])
+    if not (isinstance(methods, list) and methods):
+        raise ExperimentConfigError(src, "experiment.methods", "expected a non-empty list of method names")
+    for m in methods:
+        try:
+            parse_method(m)
+        except ValueError as exc:
+            raise ExperimentConfigError(src, "experiment.methods", str(exc)) from None
+    device = ex.get("device", "cpp_standalone")
+    if device not in DEVICES:
+        raise ExperimentConfigError(src, "experiment.device", f"expected one of {', '.join(DEVICES)}, got {device!r}")
+    workers = _typed(src, "experiment.workers", ex.get("workers", 1), int)
+    retries = _typed(src, "experiment.retries", ex.get("retries", 1), int)
+    if workers < 1 or retries < 0:
+        raise ExperimentConfigError(src, "experiment.workers", "expected workers >= 1 and retries >= 0")
+
+    models = nw.get("models", ["hrsnn"])
+    if isinstance(models, str):
+        models = [models]
+    resolved = []
+    for m in models:
+        candidate = Path(m)
+        if m.endswith(".toml") and not candidate.is_absolute():
+            candidate = path.parent / candidate
+            m = str(candidate.resolve()) if candidate.exists() else m
+        try:
+            spec = load_model(m)
+        except Exception as exc:  # ModelError and unknown names: say which entry
+            raise ExperimentConfigError(src, "network.models", f"{m!r}: {exc}") from None
+        if not spec.neuron.spiking:
+            raise ExperimentConfigError(src, "network.models", f"{m!r} has no spiking neurons; tasks read spikes")
+        resolved.append(m)
+    neurons = nw.get("neurons")
+    if neurons is not None and (_typed(src, "network.neurons", neurons, int) < 10):
+        raise ExperimentConfigError(src, "network.neurons", "expected an integer >= 10")
+
+    tables = doc.get("tasks", [])
+    if not isinstance(tables, list) or not tables:
+        raise ExperimentConfigError(src, "tasks", "expected at least one [[tasks]] table")
+    tasks = [_parse_task(src, k, t) for k, t in enumerate(tables)]
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ExperimentConfigError(src, "tasks", f"task names repeat: {names}; give each a distinct name")
+    name = ex.get("name", path.stem)
+    cfg = ExperimentConfig(name=str(name), models=resolved, methods=list(methods), seeds=list(seeds), tasks=tasks,
+                           neurons=neurons, device=device, workers=workers, retries=retries, pruning=pruning,
+                           source=src, text=text)
+    try:
+        _prune_config(cfg, "lnp", {}, seeds[0])
+    except (ValueError, TypeError) as exc:
+        raise ExperimentConfigError(src, "pruning", str(exc)) from None
+    return cfg
+
+
+def grid(cfg: ExperimentConfig) -> list[RunSpec]:
+    """Every (model, method, seed, task) combination, seeds innermost-but-one so that the runs
+    of one seed (which share builds) are near each other."""
+    return [RunSpec(model, method, seed, task.name)
+            for model in cfg.models for seed in cfg.seeds for task in cfg.tasks for method in cfg.methods]
+
+
+def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
+    from .pruning import PruneConfig
+
+    p = dict(cfg.pruning)
+    if "copies" in p:
+        p["lyapunov_copies"] = p.pop("copies")
+    return PruneConfig(method="lnp" if method == "dense" else method, steps=steps, seed=seed,
+                       device=cfg.device, **p)
+
+
+# ==========================================================================================
+# one run
+# ==========================================================================================
+def _fingerprint(net) -> str:
+    h = hashlib.sha256()
+    for arr in (net.active, net.syn_mask, net.w, *[net.params[k] for k in sorted(net.params)]):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _flatten(prefix: str, out: dict) -> dict:
+    """The scalar metrics of a task evaluation under result-column names."""
+    flat = {}
+    for split in ("train", "val", "test"):
+        if "nrmse" in out:
+            flat[f"nrmse_{split}"] = out["nrmse"][split]
+        if "accuracy" in out and split in out["accuracy"]:
+            flat[f"accuracy_{split}"] = out["accuracy"][split]
+    if "rmse" in out:
+        flat["rmse_test"] = out["rmse"]["test"]
+    for name, b in out.get("baselines", {}).items():
+        flat[f"{name}_nrmse"] = b["nrmse"]
+    for k in ("input", "recurrent", "readout", "total"):
+        flat[f"sops_{k}"] = out["sops"][k]
+    flat["spikes_per_sample"] = out["sops"]["spikes"]
+    flat["task_rate_hz"] = out["rate_hz"]
+    c = out["counts"]
+    flat["neurons_with_readout"] = c["neurons_with_readout"]
+    flat["synapses_with_readout"] = c["synapses_with_readout"]
+    flat["input_synapses"] = c["input_synapses"]
+    flat["readout_synapses"] = c["readout_synapses"]
+    if "chance" in out:
+        flat["chance"] = out["chance"]
+    r = out["readout"]
+    if "alpha" in r:
+        flat["readout_alpha"] = r["alpha"]
+    if "C" in r:
+        flat["readout_C"] = r["C"]
+    return {f"{prefix}|{k}": float(v) for k, v in flat.items()}
+
+
+class TaskEvaluator:
+    """``evaluate(network, seed)`` for :class:`~lnp_brian.pruning.Pruner`: trains and tests the
+    task's readout(s) on one compiled build per task and returns flat scalar metrics
+    (``"<row task>|<metric>"``) plus ``rates`` (per-neuron Hz on the training inputs, which AP
+    ranks by). The noise seed is fixed per run (common random numbers) and results are cached
+    per network content, so AP's ranking and the iteration's score are one evaluation."""
+
+    def __init__(self, task: TaskSpec, network, device: str, build_dir, seed: int, save_dir=None, log=None):
+        from . import datasets as ds
+        from .tasks import ImageTaskRunner, SeriesTaskRunner
+
+        self.task = task
+        self.seed = int(seed)
+        self.eval_seed = derive_seed(seed, "experiment.task_noise")
+        self.save_dir = Path(save_dir) if save_dir is not None else None
+        self.log = log or (lambda msg: None)
+        o = task.options
+        common = {"regime": task.regime, "seed": derive_seed(seed, "experiment.encoder"), "build_dir": build_dir,
+                  "reuse": True}
+        runner_kw = {}
+        keys = _SERIES_KEYS if task.family == "series" else _IMAGE_KEYS
+        for key, arg in keys.items():
+            if arg is not None and key in o and key not in ("n_train", "n_test", "data_seed", "path", "label"):
+                runner_kw[arg] = o[key]
+        self.runners = []
+        if task.family == "series":
+            n = int(o.get("samples", 2000))
+            gen = {"lorenz63": ds.lorenz63, "rossler": ds.rossler, "mackey_glass": ds.mackey_glass}[task.kind]
+            kw = {"seed": int(o.get("data_seed", 0))}
+            if "dt" in o:
+                kw["dt"] = float(o["dt"])
+            series = gen(n, **kw)
+            fr = {k: float(o[k]) for k in ("train", "val", "test") if k in o}
+            for h in task.horizons:
+                st = ds.make_series_task(series, horizon=h, name=f"{task.name}_h{h}", **fr)
+                self.runners.append(SeriesTaskRunner(st, network, device, **common, **runner_kw))
+        else:
+            data_seed = int(o.get("data_seed", 0))
+            if task.kind == "digits":
+                r = ImageTaskRunner.digits(network, int(o.get("n_train", 300)), int(o.get("n_test", 200)),
+                                           data_seed=data_seed, device=device, name=task.name, **common, **runner_kw)
+            else:
+                r = ImageTaskRunner.cifar(network, o["path"], task.kind, int(o.get("n_train", 1000)),
+                                          int(o.get("n_test", 500)), label=o.get("label", "fine"), device=device,
+                                          name=task.name, **common, **runner_kw)
+            self.runners.append(r)
+        self.names = task.row_names
+        self._cache: dict = {}
+
+    @property
+    def compilations(self) -> int:
+        return sum(r.sim.compilations for r in self.runners)
+
+    def __call__(self, net, seed=None) -> dict:
+        key = _fingerprint(net)
+        if key in self._cache:
+            return self._cache[key]
+        out, rates = {}, None
+        for name, runner in zip(self.names, self.runners):
+            r = runner.evaluate(net, seed=self.eval_seed)
+            out.update(_flatten(name, r))
+            if rates is None:
+                rates = r["train_rates"]
+            if self.task.regime == "stdp" and self.save_dir is not None:
+                r["network"].save(self.save_dir / f"{name}-{key}.npz")  # weights after STDP
+            self.log(f"    {name}: " + ", ".join(f"{m} {r[m]['test']:.4g}" for m in ("nrmse", "accuracy") if m in r))
+        out["rates"] = rates
+        self._cache = {key: out}  # the last network only: AP asks for it again next step
+        return out
+
+    def close(self):
+        for r in self.runners:
+            r.close()
+
+
+def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None, echo: bool = False) -> dict:
+    """Run one grid entry into ``out/runs/<key>/`` (resuming its checkpoints) and return its
+    rows. A complete run (``result.json``) is returned as saved. Compiled builds go to
+    ``builds`` (default ``out/builds``), one folder per (model, size, seed). Progress goes to
+    ``runs/<key>/run.log`` and, with ``echo``, to stderr."""
+    from .backends import versions
+    from .model import load_model
+    from .network import build_network
+    from .pruning import Pruner
+
+    cfg = cfg if isinstance(cfg, ExperimentConfig) else ExperimentConfig.from_dict(cfg)
+    spec = spec if isinstance(spec, RunSpec) else RunSpec(**spec)
+    out = Path(out)
+    d = out / "runs" / spec.key
+    done = d / "result.json"
+    if done.exists():
+        return read_json(done)
+    d.mkdir(parents=True, exist_ok=True)
+    logf = open(d / "run.log", "a", encoding="utf-8")
+
+    def log(msg):
+        logf.write(time.strftime("%H:%M:%S ") + msg + "\n")
+        logf.flush()
+        if echo:
+            print(f"  [{spec.key}] {msg.strip()}", file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    try:
+        task = cfg.task(spec.task)
+        method, steps = parse_method(spec.method)
+        model = load_model(spec.model)
+        n = cfg.neurons or model.network.n_neurons
+        dense = build_network(model, n, seed=spec.seed)
+        builds = (Path(builds) if builds else out / "builds") / f"{model.name}-n{n}-s{spec.seed}"
+        evaluator = TaskEvaluator(task, dense, cfg.device, builds / f"task-{task.name}-{task.regime}", spec.seed,
+                                  save_dir=d / "stdp" if task.regime == "stdp" else None, log=log)
+        pconfig = _prune_config(cfg, method, steps, spec.seed)
+        pruner = Pruner(dense, pconfig, evaluate=evaluator, build_root=builds, log=log)
+        log(f"{spec.key}: {dense.summary()}")
+        if method == "dense":
+            rows = [pruner.measure(dense, 0)]
+            final = dense
+        else:
+            result = pruner.run(checkpoint_dir=d / "checkpoints", resume=True)
+            rows, final = result.rows, result.network
+        final.compact().save(d / "network_final.npz")
+        wall = time.perf_counter() - t0
+        base = {"experiment": cfg.name, "model": model.name, "method": spec.method, "seed": spec.seed,
+                "regime": task.regime}
+        expanded = []
+        for row in rows:
+            for name, h in zip(evaluator.names, task.horizons or [None]):
+                r = {**base, "task": name, "horizon": "" if h is None else h,
+                     **{k: row[k] for k in ("iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr",
+                                            "mean_ipr", "mean_rate_hz") if k in row}}
+                r.update({k.split("|", 1)[1]: v for k, v in row.items() if k.startswith(name + "|")})
+                expanded.append(r)
+        res = {"key": spec.key, "spec": dataclasses.asdict(spec), "rows": expanded, "wall_seconds": wall,
+               "compilations": pruner.compilations, "timings": dict(pruner.timings),
+               "seeds": {"network": spec.seed, "pruning": spec.seed,
+                         "task_noise": evaluator.eval_seed, "encoder": derive_seed(spec.seed, "experiment.encoder")},
+               "versions": versions(), "host": os.uname().nodename, "pid": os.getpid()}
+        write_json(done, res)  # written last: marks the run complete
+        return read_json(done)  # plain JSON values, as a resumed or skipped run returns them
+    except BaseException:
+        log("failed:\n" + traceback.format_exc())
+        raise
+    finally:
+        logf.close()
+
+
+# ==========================================================================================
+# executors and the grid
+# ==========================================================================================
+class _LocalPool:
+    """Runs in local worker processes (spawned: Brian2's global state stays per process)."""
+
+    def __init__(self, workers: int):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        self.describe = f"local process pool ({workers} worker{'s' if workers > 1 else ''})"
+
+    def submit(self, *args):
+        return self.pool.submit(run_one, *args)
+
+    def as_completed(self, futures):
+        from concurrent.futures import as_completed
+
+        return as_completed(futures)
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Inline:
+    """Runs in this process, one after another (workers = 1): no start-up cost, Ctrl+C direct."""
+
+    describe = "this process"
+
+    class _Done:
+        def __init__(self, fn, args):
+            self.fn, self.args = fn, args
+
+        def result(self):
+            return self.fn(*self.args)
+
+    def submit(self, *args):
+        return self._Done(run_one, args)
+
+    def as_completed(self, futures):
+        return iter(list(futures))
+
+    def close(self):
+        pass
+
+
+class _Dask:
+    """Runs on a dask.distributed cluster at ``address`` (e.g. tcp://127.0.0.1:8786)."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address, timeout="30s")
+        n = len(self.client.scheduler_info().get("workers", {}))
+        self.describe = f"dask.distributed scheduler {address} ({n} worker{'s' if n != 1 else ''})"
+
+    def submit(self, *args):
+        # pure=False: a retry must run again, not return the cached failure
+        return self.client.submit(run_one, *args, pure=False, key=f"lnp-brian-{RunSpec(**args[1]).key}-{time.time_ns()}")
+
+    def as_completed(self, futures):
+        from distributed import as_completed
+
+        return as_completed(futures)
+
+    def close(self):
+        self.client.close()
+
+
+def write_results(path, rows) -> Path:
+    """results.csv: one row per (model, method, seed, task, iteration), RESULT_COLUMNS order."""
+    extra = sorted({k for r in rows for k in r} - set(RESULT_COLUMNS))
+    cols = RESULT_COLUMNS + extra
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=cols, restval="", lineterminator="\n")
+    w.writeheader()
+    order = sorted(rows, key=lambda r: (r["model"], r["task"], r["method"], int(r["seed"]), int(r["iteration"])))
+    for r in order:
+        w.writerow({k: _fmt(v) for k, v in r.items()})
+    return atomic_write(path, lambda fh: fh.write(text.getvalue().encode()))
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def read_results(path) -> list[dict]:
+    """Rows of a results.csv (or of the results.csv in a directory), numbers as floats."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    text = {"experiment", "model", "method", "task", "regime"}
+    for r in rows:
+        for k, v in r.items():
+            if k not in text:
+                try:
+                    r[k] = float(v) if v != "" else math.nan
+                except ValueError:
+                    pass
+    return rows
+
+
+def summarise(rows) -> list[dict]:
+    """Mean and standard deviation over seeds per (model, method, task, iteration)."""
+    groups: dict = {}
+    for r in rows:
+        key = (r["model"], r["method"], r["task"], int(float(r["iteration"])))
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (model, method, task, it), rs in sorted(groups.items()):
+        s = {"model": model, "method": method, "task": task, "iteration": it, "seeds": len(rs),
+             "final": int(it == max(int(float(x["iteration"])) for x in rows
+                                    if x["model"] == model and x["method"] == method and x["task"] == task))}
+        for m in SUMMARY_METRICS:
+            vals = np.array([float(x[m]) for x in rs if m in x and x[m] not in ("", None)], float)
+            vals = vals[np.isfinite(vals)]
+            s[f"{m}_mean"] = float(vals.mean()) if len(vals) else math.nan
+            s[f"{m}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else (0.0 if len(vals) else math.nan)
+        out.append(s)
+    return out
+
+
+def write_summary(path, summary) -> Path:
+    cols = ["model", "method", "task", "iteration", "final", "seeds"]
+    cols += [f"{m}_{s}" for m in SUMMARY_METRICS for s in ("mean", "std")]
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=cols, restval="", lineterminator="\n")
+    w.writeheader()
+    for r in summary:
+        w.writerow({k: _fmt(v) for k, v in r.items()})
+    return atomic_write(path, lambda fh: fh.write(text.getvalue().encode()))
+
+
+class Experiment:
+    """Run the grid of an :class:`ExperimentConfig` into a directory.
+
+    Parameters
+    ----------
+    config : ExperimentConfig or path
+    out : path
+        The experiment directory: ``run.json``, ``config.toml`` (the file as given),
+        ``results.csv`` (rewritten as runs finish), ``summary.csv``, figures, ``runs/<key>/``
+        (each run's log, checkpoints, final network, ``result.json``) and ``builds/``.
+    resume : bool
+        Skip complete runs, continue interrupted ones.
+    overwrite : bool
+        Replace an earlier experiment in ``out`` (compiled builds are kept).
+    scheduler : str, optional
+        Address of a dask.distributed scheduler; default: local processes. The workers must
+        see ``out`` (and ``builds``) at the same path: a shared or the same file system.
+    builds : path, optional
+        Where compiled builds go (default ``out/builds``); experiments that share it re-use
+        each other's binaries (same structure, no compilation).
+    workers : int, optional
+        Local worker processes (default: the config's ``workers``; 1 runs in this process).
+    log : callable, optional
+        Progress messages (default: stderr and ``out/run.log``).
+    """
+
+    def __init__(self, config, out, *, resume: bool = False, overwrite: bool = False, scheduler: str | None = None,
+                 workers: int | None = None, builds=None, argv=None, quiet: bool = False):
+        from .runs import RunDir
+
+        self.config = config if isinstance(config, ExperimentConfig) else load_experiment(config)
+        self.run_dir = RunDir(out, overwrite=overwrite, resume=resume, command="experiment", argv=argv)
+        self.out = self.run_dir.path
+        self.scheduler = scheduler
+        self.builds = str(Path(builds).resolve()) if builds else None
+        self.workers = int(workers or self.config.workers)
+        self.quiet = quiet
+        self.resume = resume
+        if resume and "config_sha" in self.run_dir.info and self.run_dir.info["config_sha"] != self.config.sha():
+            self.run_dir.close()
+            raise ValueError(f"{self.out} holds an experiment with a different configuration; resume it with "
+                             f"the same file (its copy is {self.out / 'config.toml'})")
+
+    def log(self, msg: str):
+        self.run_dir.log(msg, echo=not self.quiet)
+
+    def _executor(self):
+        if self.scheduler:
+            return _Dask(self.scheduler)
+        return _Inline() if self.workers == 1 else _LocalPool(self.workers)
+
+    def run(self) -> list[dict]:
+        """Run every grid entry not yet complete; returns the summary rows."""
+        from .backends import versions
+
+        cfg, run = self.config, self.run_dir
+        specs = grid(cfg)
+        atomic_write(self.out / "config.toml", lambda fh: fh.write(cfg.text.encode()))
+        run.update(config=cfg.to_dict(), config_sha=cfg.sha(), versions=versions(),
+                   grid={"runs": len(specs), "models": cfg.models, "methods": cfg.methods, "seeds": cfg.seeds,
+                         "tasks": [t.name for t in cfg.tasks]})
+        run.write("running")
+        results: dict = {}
+        todo = []
+        for s in specs:
+            f = self.out / "runs" / s.key / "result.json"
+            if f.exists():
+                results[s.key] = read_json(f)
+            else:
+                todo.append(s)
+        if results:
+            self.log(f"{len(results)} of {len(specs)} runs already complete: skipped")
+        ex = self._executor()
+        self.log(f"experiment {cfg.name}: {len(todo)} runs to go on {ex.describe} -> {self.out}")
+        failures: dict = {}
+        t0 = time.perf_counter()
+        try:
+            cfg_d = cfg.to_dict()
+            cfg_d["text"] = cfg.text
+            echo = not self.quiet and not self.scheduler  # dask workers log to their own files
+            pending = {}
+            for s in todo:
+                pending[ex.submit(cfg_d, dataclasses.asdict(s), str(self.out), self.builds, echo)] = (s, 0)
+            while pending:
+                for fut in ex.as_completed(list(pending)):
+                    s, tries = pending.pop(fut)
+                    try:
+                        res = fut.result()
+                    except KeyboardInterrupt:
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - report, retry, carry on
+                        msg = f"{type(exc).__name__}: {exc}"
+                        if tries < cfg.retries:
+                            self.log(f"run {s.key} failed ({msg}); retrying (log: runs/{s.key}/run.log)")
+                            pending[ex.submit(cfg_d, dataclasses.asdict(s), str(self.out), self.builds, echo)] = (s, tries + 1)
+                        else:
+                            failures[s.key] = msg
+                            self.log(f"run {s.key} FAILED after {tries + 1} tries: {msg}; see runs/{s.key}/run.log")
+                        break
+                    results[s.key] = res
+                    write_results(self.out / "results.csv", [r for v in results.values() for r in v["rows"]])
+                    last = res["rows"][-1]
+                    score = next((f"{m} {last[m]:.4g}" for m in ("nrmse_test", "accuracy_test") if m in last), "")
+                    self.log(f"[{len(results)}/{len(specs)}] {s.key}: {last['neurons']:.0f} neurons, "
+                             f"{last['synapses']:.0f} synapses, {score} ({res['wall_seconds']:.0f} s)")
+                    break
+        finally:
+            ex.close()
+        rows = [r for v in results.values() for r in v["rows"]]
+        summary = []
+        if rows:
+            write_results(self.out / "results.csv", rows)
+            summary = summarise(rows)
+            write_summary(self.out / "summary.csv", summary)
+            from . import report
+
+            figures = report.experiment_figures(rows, self.out)
+            (self.out / "summary.txt").write_text(report.summary_table(summary) + "\n", encoding="utf-8")
+        else:
+            figures = []
+        run.update(wall_seconds={**run.info.get("wall_seconds", {}), "grid": round(time.perf_counter() - t0, 3)},
+                   executor=ex.describe, failed=failures, complete=sorted(results),
+                   compilations=sum(v.get("compilations", 0) for v in results.values()),
+                   files=["results.csv", "summary.csv", "summary.txt", "config.toml", *figures, "runs/", "builds/"])
+        run.write("complete" if not failures else "incomplete")
+        run.close()
+        if failures:
+            raise ExperimentIncomplete(f"{len(failures)} of {len(specs)} runs failed: {', '.join(sorted(failures))}; "
+                               f"the others are in {self.out / 'results.csv'}; rerun with --resume")
+        return summary

@@ -1,0 +1,934 @@
+"""Tasks: encode inputs, simulate a network on ONE compiled build, train and test a readout.
+
+Two task families (DESIGN §6), each a *runner* that is built once per network topology and
+then evaluated as often as needed (a pruning loop calls :meth:`evaluate` every iteration
+with the pruned network; values change through the simulator's run arguments, the binary is
+never rebuilt):
+
+- :class:`SeriesTaskRunner`: h-step-ahead forecasting of a chaotic series
+  (:class:`lnp_brian.datasets.SeriesTask`). Every normalised sample u(t) is presented for
+  ``sample_time`` as input currents (a :class:`~lnp_brian.inputs.Stimulus`: K channels =
+  the series' variables, mixed into a seeded random subset of neurons with seeded random
+  weights times ``input_gain``). The series is simulated in chunks of a fixed number of
+  samples (the compiled stimulus has a fixed shape), each preceded by a washout whose
+  features are discarded. Features: exponentially filtered spike trains of the active
+  neurons, sampled at the end of every presentation; readout:
+  :class:`~lnp_brian.readout.RidgeReadout`; metrics: NRMSE and RMSE on the validation and
+  test blocks, always beside the persistence and lagged-ridge baselines of the same split.
+- :class:`ImageTaskRunner`: image classification (scikit-learn digits, CIFAR-10/100).
+  Poisson rate coding (one input neuron per pixel, or per pixel and colour channel) into a
+  :class:`~lnp_brian.inputs.PoissonStimulus` with seeded sparse input synapses; every image
+  is presented for ``present`` then followed by ``rest`` of silence, a fixed number of
+  images per run. Features: spike counts of the active neurons during each presentation;
+  readout: :class:`~lnp_brian.readout.ClassifierReadout`; metric: accuracy.
+
+Both report synaptic operations per sample split into input / recurrent / readout synapses
+(:func:`lnp_brian.metrics.sops`) and neuron / synapse counts
+(:func:`lnp_brian.metrics.counts`).
+
+Training regimes (the paper's models with and without "-STDP"):
+
+- ``regime="readout"``: the network is static and only the readout is trained. Models with
+  plasticity (the shipped HRSNN has STDP on E->E) have it *frozen* in every feature run by
+  setting the plasticity amplitudes to zero through ``syn_params`` (see ``freeze``).
+- ``regime="stdp"``: first an unsupervised STDP phase on the plastic synapses, driven by the
+  task's training inputs (chunks or batches in order, ``stdp_epochs`` passes, the weights
+  carried from run to run via ``result.final_state["w"]``); then the plasticity is frozen
+  and the readout trained on the network with the learned weights, which :meth:`evaluate`
+  returns (``out["network"]``, ``out["w"]``) for the caller to save.
+
+Seeds (DESIGN §7): the runner's ``seed`` fixes the encoder (input neurons, input weights);
+``evaluate(seed=)`` fixes the background noise of every run (run ``c`` gets
+``derive_seed(seed, "tasks.run.<phase>.<c>")``), so the same network and seed give the same
+features, and two networks evaluated with the same seed see the same noise.
+
+This reconstruction is not the paper's code (whose full text is not available to this
+project, DESIGN §1): encoders, presentation times and readouts are documented choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import time
+
+import numpy as np
+from brian2 import second
+from brian2.units.fundamentalunits import Quantity
+
+from . import metrics
+from .backends import Simulator, compile_count
+from .datasets import SeriesTask, persistence_baseline, poisson_rates, ridge_baseline
+from .inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, default_input
+from .network import Network
+from .readout import ClassifierReadout, RidgeReadout, count_features, filtered_features
+from .seeding import derive_seed, rng
+from .units import UnitError, parse_quantity, unit_string
+
+__all__ = ["SeriesTaskRunner", "ImageTaskRunner", "REGIMES", "plasticity_amplitudes",
+           "json_summary", "images_to_inputs", "default_series_readout"]
+
+REGIMES = ("readout", "stdp")
+#: keys of an :meth:`evaluate` result that hold objects or arrays, not JSON scalars
+OBJECT_KEYS = ("network", "w", "estimator", "predictions", "results", "train_rates")
+
+
+# ==========================================================================================
+# helpers
+# ==========================================================================================
+def _quantity(value, expected, name: str) -> float:
+    """SI float of a physical parameter given with units ("5 ms", 5*ms)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and not isinstance(value, Quantity):
+        raise ValueError(f"{name} needs units, e.g. {name}='{_EXAMPLES.get(unit_string(expected), '1 ' + unit_string(expected))}' "
+                         f"(got the plain number {value!r})")
+    try:
+        return float(parse_quantity(value, expected, where=name))
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+_EXAMPLES = {"s": "5 ms", "A": "100 pA", "Hz": "100 Hz"}
+
+
+def _fraction(value, name: str) -> float:
+    value = float(value)
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must lie in (0, 1], got {value!r}")
+    return value
+
+
+def _int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _steps(seconds: float, dt: float, name: str) -> int:
+    """``seconds`` as a whole number of ``dt`` steps (error otherwise)."""
+    k = seconds / dt
+    if abs(k - round(k)) > 1e-6 or round(k) < 1:
+        raise ValueError(f"{name} = {seconds * 1e3:g} ms must be a positive multiple of the "
+                         f"simulation step dt = {dt * 1e3:g} ms")
+    return int(round(k))
+
+
+def _sim_dt(dt, spec) -> float:
+    """The simulation step (s) the Simulator will use (as it chooses it)."""
+    value = dt if dt is not None else (getattr(spec, "dt", None) or "0.1 ms")
+    try:
+        return float(parse_quantity(value, "second", where="dt"))
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _noise(noise, spec):
+    if noise is True:
+        return default_input(spec)
+    if noise is None or noise is False:
+        return None
+    if isinstance(noise, (PoissonNoise, OUNoise)):
+        return noise
+    raise TypeError(f"noise must be True (the model's background), False/None (no noise) or a "
+                    f"PoissonNoise/OUNoise, got {noise!r}")
+
+
+def _window(result, t0: float, t1: float):
+    """The part of a SimResult in [t0, t1), times shifted to start at 0 (for SOP counts)."""
+    keep = (result.spike_t >= t0) & (result.spike_t < t1)
+    ikeep = (result.input_spike_t >= t0) & (result.input_spike_t < t1)
+    return dataclasses.replace(result, duration=t1 - t0, spike_t=result.spike_t[keep] - t0,
+                               spike_i=result.spike_i[keep],
+                               input_spike_t=result.input_spike_t[ikeep] - t0,
+                               input_spike_i=result.input_spike_i[ikeep],
+                               traces={}, trace_t=np.zeros(0))
+
+
+def plasticity_amplitudes(spec) -> tuple:
+    """Names of the plasticity parameters that :data:`freeze` by default.
+
+    A parameter of the model's ``[plasticity.parameters]`` whose unit is the weight's unit
+    is an *amplitude*: the amount a pre- or postsynaptic spike adds to ``w`` (in the shipped
+    models ``A_plus`` and ``A_minus``, in pA). Setting all of them to zero stops every
+    weight change of an additive rule, while time constants (seconds) stay. Models whose
+    rule is written differently (multiplicative, dimensionless learning rates) must name
+    the parameters to zero explicitly (``freeze=``).
+
+    Returns
+    -------
+    tuple of str
+        Empty for a model without plasticity.
+    """
+    pl = spec.plasticity
+    if pl is None or spec.synapse is None:
+        return ()
+    wdim = spec.synapse.weight_dim
+    return tuple(name for name, dist in pl.parameters.items() if dist.dim is wdim)
+
+
+def json_summary(out: dict) -> dict:
+    """An :meth:`evaluate` result without its object/array entries (network, weights,
+    estimator, predictions, raw results): plain JSON-serialisable numbers and strings."""
+    return {k: v for k, v in out.items() if k not in OBJECT_KEYS}
+
+
+def images_to_inputs(images, color: str = "rgb") -> np.ndarray:
+    """Flatten images to one value in [0, 1] per input neuron.
+
+    Parameters
+    ----------
+    images : array (n, ...)
+        Floats in [0, 1] or uint8 0..255 (as :func:`lnp_brian.datasets.poisson_rates`).
+        Colour images are (n, H, W, 3) (CIFAR's layout from
+        :func:`lnp_brian.datasets.load_cifar`).
+    color : {"rgb", "gray"}
+        For colour images: ``"rgb"`` keeps one input per pixel and channel (K = H*W*3, in
+        H, W, channel order); ``"gray"`` averages the channels with the ITU-R BT.601 luma
+        weights 0.299, 0.587, 0.114 (K = H*W). Ignored for images without a channel axis
+        of length 3.
+
+    Returns
+    -------
+    float array (n, K)
+    """
+    x = np.asarray(images)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"images must be an array (n_images, ...) with n_images >= 1, got shape {x.shape}")
+    if color not in ("rgb", "gray"):
+        raise ValueError(f"color must be 'rgb' or 'gray', got {color!r}")
+    x = poisson_rates(x, 1.0)  # checks the range / dtype and maps uint8 to [0, 1]
+    if color == "gray" and x.ndim == 4 and x.shape[-1] == 3:
+        x = x @ np.array([0.299, 0.587, 0.114])
+    return x.reshape(len(x), -1)
+
+
+def default_series_readout() -> RidgeReadout:
+    """The forecasting readout used unless one is given: ridge on the raw filtered spike
+    trains (no per-neuron standardisation), alpha from 1e-4 to 1e5 chosen by blocked
+    cross-validation on the training block.
+
+    Why not standardised: all features are in the same unit (filtered spike counts), and a
+    neuron that fired once early in the training block has a feature that decays to
+    ~1e-12 and a standard deviation near zero; standardising it turns its first spike in a
+    held-out fold into a z-score of ~1e12, so cross-validation rejects every small alpha
+    (measured on a 200-neuron HRSNN: NRMSE 0.70 at the alpha chosen that way, 0.13 without
+    standardisation).
+    """
+    return RidgeReadout(alphas=np.logspace(-4, 5, 10), standardize=False)
+
+
+# ==========================================================================================
+# common machinery
+# ==========================================================================================
+class _Runner:
+    """Simulator ownership, plasticity (freeze / STDP phase), progress and bookkeeping."""
+
+    kind = "task"
+
+    def _init_common(self, network, regime, freeze, stdp_epochs, seed, progress):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a lnp_brian Network, got {type(network).__name__}")
+        spec = network.model
+        if not spec.neuron.spiking:
+            raise ValueError(f"model {spec.name!r} has no spiking neurons (no threshold): tasks "
+                             "read spikes")
+        if regime not in REGIMES:
+            raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+        self.network = network
+        self.regime = regime
+        self.seed = int(seed)
+        self.stdp_epochs = _int(stdp_epochs, "stdp_epochs", 1)
+        self.progress = progress
+        if progress is not None and not callable(progress):
+            raise TypeError("progress must be a callable progress(stage, done, total) or None")
+        plastic_any = bool(network.plastic.any())
+        if regime == "stdp" and not plastic_any:
+            raise ValueError(f"regime='stdp' needs plastic synapses, but model {spec.name!r} "
+                             + ("has no [plasticity] section" if spec.plasticity is None
+                                else "has none in this network (no synapse on its pathways)"))
+        if freeze is None:
+            freeze = plasticity_amplitudes(spec) if plastic_any else ()
+            if plastic_any and not freeze:
+                raise ValueError(
+                    f"model {spec.name!r}: no plasticity parameter has the weight's unit "
+                    f"({unit_string(spec.synapse.weight_dim)}), so the amplitudes to set to zero "
+                    "for frozen runs cannot be detected; name them with freeze=(...)")
+        else:
+            freeze = (freeze,) if isinstance(freeze, str) else tuple(freeze)
+            if plastic_any:
+                known = set(spec.plasticity.parameters)
+                bad = [f for f in freeze if f not in known]
+                if bad:
+                    raise ValueError(
+                        f"freeze: {bad} are not per-synapse plasticity parameters of model "
+                        f"{spec.name!r} (those are {sorted(known)}; constants cannot change "
+                        "between runs of a compiled build)")
+        self.freeze = freeze
+        self._plastic_any = plastic_any
+        self.runs = 0
+
+    def _report(self, stage, done, total):
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+    def _check_network(self, network):
+        net = self.network if network is None else network
+        if not isinstance(net, Network):
+            raise TypeError(f"network must be a lnp_brian Network, got {type(net).__name__}")
+        return net
+
+    def _run(self, net: Network, seed: int, plastic: bool, **values):
+        """One run of the compiled binary; frozen runs are checked to leave w unchanged."""
+        overrides = dict(values)
+        if self._plastic_any and not plastic and self.freeze:
+            m = len(net.pre)
+            overrides["syn_params"] = {name: np.zeros(m) for name in self.freeze}
+        res = self.sim.run(net, seed=seed, **overrides)
+        self.runs += 1
+        if self._plastic_any and not plastic:
+            expected = np.where(net.live_synapses(), net.w, 0.0)
+            change = np.abs(res.final_state["w"] - expected)
+            scale = max(float(np.abs(expected).max(initial=0.0)), 1e-30)
+            if change.max(initial=0.0) > 1e-9 * scale:
+                raise RuntimeError(
+                    f"a frozen run changed synaptic weights (max change {change.max():.3g} SI): "
+                    f"setting {list(self.freeze)} to zero does not stop this model's plasticity; "
+                    "name the right parameters with freeze=(...)")
+        return res
+
+    def _stdp_network(self, net: Network, seed: int, runs) -> Network:
+        """Run the training inputs with plasticity on and return the network with the
+        learned weights (plastic, live synapses only; everything else is kept exactly).
+
+        ``runs`` is a list of dicts of run values (stimulus or input rates), in order."""
+        w = net.w.copy()
+        learn = net.plastic & net.live_synapses()
+        total = self.stdp_epochs * len(runs)
+        k = 0
+        for epoch in range(self.stdp_epochs):
+            for c, values in enumerate(runs):
+                res = self._run(net.replace(w=w), derive_seed(seed, f"tasks.run.stdp.{epoch}.{c}"),
+                                plastic=True, **values)
+                w = np.where(learn, res.final_state["w"][: len(w)], net.w)
+                k += 1
+                self._report("stdp", k, total)
+        return net.replace(w=w)
+
+    def _common_out(self, net: Network, trained: Network, t_start: float, compile_before: int) -> dict:
+        return {"regime": self.regime, "seed": None, "device": self.sim.device,
+                "frozen_parameters": list(self.freeze) if self._plastic_any else [],
+                "compilations": int(self.sim.compilations),
+                "compilations_during_evaluate": int(compile_count() - compile_before),
+                "runs": None, "wall_seconds": time.perf_counter() - t_start,
+                "network_summary": trained.summary(),
+                "network": trained, "w": trained.w.copy()}
+
+    def close(self):
+        """Delete the simulator's build directory (if the runner's simulator created it)."""
+        self.sim.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ==========================================================================================
+# time series
+# ==========================================================================================
+class SeriesTaskRunner(_Runner):
+    """Forecast a series h steps ahead from a spiking network's filtered spike trains.
+
+    Built once per network topology: the constructor draws the encoder and compiles the
+    simulation (one :class:`~lnp_brian.backends.Simulator`); :meth:`evaluate` then simulates
+    the whole series in chunks on that one build, fits the readout and scores it, for the
+    built network or any network of the same topology (pruned by masks, new weights or
+    time constants).
+
+    Parameters
+    ----------
+    task : lnp_brian.datasets.SeriesTask
+        The series, horizon and train/validation/test blocks (normalised with the training
+        block's statistics).
+    network : Network
+        Topology and default values.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Simulation backend (``cpp_standalone``: one compilation, then each chunk costs only
+        its simulation).
+    sample_time : str or Quantity
+        How long each series sample is presented (default ``"5 ms"``); a multiple of the
+        simulation step.
+    input_fraction : float in (0, 1]
+        Fraction of the neurons that receive the input currents (a seeded random subset,
+        excitatory and inhibitory alike).
+    input_gain : str or Quantity
+        Current per unit of the normalised series (default ``"800 pA"``: one standard
+        deviation of a variable moves an input neuron's current by up to 800 pA, i.e. a
+        stationary 80 mV at the HRSNN's 100 MOhm; the membrane filters it and the threshold
+        rectifies it). Measured with the model's background noise, Lorenz63 h = 1, 200
+        neurons: test NRMSE 0.37, 0.25, 0.18, 0.14, 0.12 at 50, 100, 200, 400, 800 pA
+        (persistence 0.22): a reservoir driven weakly is dominated by its noise.
+    signed : bool
+        Mixing weights uniform in [-1, 1] (default) or in [0, 1]. Each input neuron
+        receives every channel k with its own weight: neuron j gets
+        ``input_gain * sum_k W[k, j] u_k(t)``.
+    noise : bool or PoissonNoise or OUNoise
+        Background noise on top of the input: ``True`` (default) the model file's
+        ``[input]`` noise, ``False`` none, or an explicit noise object.
+    washout : int
+        Samples simulated before every chunk and discarded (default 20, i.e. 100 ms at
+        5 ms: several membrane and filter time constants, so every chunk forgets the
+        initial state). They are the series' own preceding samples; before the series'
+        start its first sample is repeated.
+    chunk : int
+        Samples whose features are kept per run (default 500). Every run simulates
+        ``washout + chunk`` samples; the last chunk is padded with zeros (the series mean).
+    feature_tau : str or Quantity
+        Time constant of the exponential filter of the spike trains (default ``"20 ms"``).
+    regime : {"readout", "stdp"}
+        Readout only (plasticity frozen), or an unsupervised STDP phase on the training
+        block first (see the module docstring).
+    freeze : sequence of str, optional
+        Per-synapse plasticity parameters set to zero in frozen runs. Default: those with
+        the weight's unit (:func:`plasticity_amplitudes`: ``A_plus``, ``A_minus`` in the
+        shipped models). Frozen runs are checked to leave every weight unchanged.
+    stdp_epochs : int
+        Passes over the training block in the STDP phase.
+    readout : RidgeReadout or estimator, optional
+        Regressor to fit (cloned for every evaluation); default
+        :func:`default_series_readout` (ridge on the raw features, blocked-CV alpha on the
+        training block).
+    seed : int
+        Seed of the encoder (input neurons and weights).
+    dt, build_dir, reuse, threads, runtime_target
+        Passed to :class:`~lnp_brian.backends.Simulator` (``reuse=True`` with a
+        ``build_dir`` lets a second runner of the same structure, e.g. the other regime,
+        use the compiled binary without compiling).
+    progress : callable, optional
+        ``progress(stage, done, total)`` after every run; ``stage`` is ``"stdp"`` or
+        ``"features"``.
+
+    Attributes
+    ----------
+    sim : Simulator
+        The one compiled build.
+    input_neurons : int array
+        Neurons receiving input.
+    input_weights : float array (K, N)
+        Dimensionless mixing weights (zero outside ``input_neurons``).
+    chunks : list of (first sample, samples kept)
+        The simulation plan of one evaluation.
+    baselines : dict
+        ``persistence`` and ``ridge`` :class:`~lnp_brian.datasets.BaselineResult` on the
+        same task.
+
+    Notes
+    -----
+    Features are the filtered spike trains of the *active* neurons sampled at the end of
+    each presentation, strictly causally: the sample for u(t) is taken half a step before
+    u(t + 1) is switched on, so it contains spikes up to the last integration step that saw
+    u(t). Row t of the features pairs with the target u(t + h); rows of the three blocks are
+    picked with ``task.<split>.index`` from one continuous chunked drive of the series
+    (features of row t depend on inputs up to t only, so this leaks nothing; DESIGN §6 and
+    :class:`~lnp_brian.datasets.SeriesTask`). With no active neuron at all the readout gets
+    one constant column and predicts the training mean.
+    """
+
+    kind = "series"
+
+    def __init__(self, task: SeriesTask, network: Network, device: str = "cpp_standalone", *,
+                 sample_time="5 ms", input_fraction: float = 0.5, input_gain="800 pA",
+                 signed: bool = True, noise=True, washout: int = 20, chunk: int = 500,
+                 feature_tau="20 ms", regime: str = "readout", freeze=None, stdp_epochs: int = 1,
+                 readout=None, seed: int = 0, dt=None, build_dir=None, reuse: bool = False,
+                 threads: int = 0, runtime_target: str | None = None, progress=None):
+        if not isinstance(task, SeriesTask):
+            raise TypeError(f"task must be a lnp_brian.datasets.SeriesTask (make_series_task), "
+                            f"got {type(task).__name__}")
+        self._init_common(network, regime, freeze, stdp_epochs, seed, progress)
+        spec = network.model
+        if spec.neuron.input is None:
+            raise ValueError(f"model {spec.name!r} has no input current (neuron.input) for the "
+                             "series' currents")
+        self.task = task
+        K = task.dim
+        if K > MAX_MIXED_CHANNELS:
+            raise ValueError(f"the series has {K} variables; mixed input currents support at most "
+                             f"{MAX_MIXED_CHANNELS}")
+        self.sample_time = _quantity(sample_time, "second", "sample_time")
+        self.input_fraction = _fraction(input_fraction, "input_fraction")
+        self.input_gain = _quantity(input_gain, spec.neuron.input_dim, "input_gain")
+        self.signed = bool(signed)
+        self.washout = _int(washout, "washout", 0)
+        self.chunk = _int(chunk, "chunk", 1)
+        self.feature_tau = _quantity(feature_tau, "second", "feature_tau")
+        if self.feature_tau <= 0 or self.sample_time <= 0:
+            raise ValueError("sample_time and feature_tau must be positive")
+        self.readout = readout
+        self.noise = _noise(noise, spec)
+
+        # ---- encoder (seeded) --------------------------------------------------------
+        n = network.n
+        n_in = max(1, int(round(self.input_fraction * n)))
+        self.input_neurons = np.sort(rng(self.seed, "tasks.series.input_neurons").choice(n, n_in, replace=False))
+        low = -1.0 if self.signed else 0.0
+        W = np.zeros((K, n))
+        W[:, self.input_neurons] = rng(self.seed, "tasks.series.input_weights").uniform(low, 1.0, (K, n_in))
+        self.input_weights = W
+
+        # ---- simulation plan: rows 0 .. last test index, in chunks -------------------
+        n_rows = int(task.test.index[-1]) + 1
+        self.chunks = [(s, min(self.chunk, n_rows - s)) for s in range(0, n_rows, self.chunk)]
+        n_train_rows = int(task.bounds[1])
+        self.stdp_chunks = [(s, min(self.chunk, n_train_rows - s)) for s in range(0, n_train_rows, self.chunk)]
+        dt_sim = _sim_dt(dt, spec)
+        _steps(self.sample_time, dt_sim, "sample_time")
+        steps = self.washout + self.chunk
+        stim = Stimulus(np.zeros((steps, K)), dt=self.sample_time * second, weights=W)
+        inputs = [stim] if self.noise is None else [self.noise, stim]
+        t0 = time.perf_counter()
+        self.sim = Simulator(network, device, duration=steps * self.sample_time * second, dt=dt,
+                             inputs=inputs, build_dir=build_dir, reuse=reuse, threads=threads,
+                             runtime_target=runtime_target)
+        self.build_seconds = time.perf_counter() - t0
+        self._baselines = None
+
+    # ------------------------------------------------------------------------------------
+    @property
+    def baselines(self) -> dict:
+        """Persistence and lagged-ridge baselines of the task (computed once)."""
+        if self._baselines is None:
+            self._baselines = {"persistence": persistence_baseline(self.task),
+                               "ridge": ridge_baseline(self.task)}
+        return self._baselines
+
+    def chunk_stimulus(self, start: int, n_real: int) -> np.ndarray:
+        """Input currents (A) of the run whose kept samples are rows ``start`` ..
+        ``start + n_real - 1``: (washout + chunk, K), washout rows first, padding last."""
+        z = self.task.normalised
+        idx = np.arange(start - self.washout, start + n_real)
+        values = np.zeros((self.washout + self.chunk, z.shape[1]))
+        values[: len(idx)] = z[np.clip(idx, 0, None)]
+        return self.input_gain * values
+
+    def sample_times(self, n_real: int) -> np.ndarray:
+        """Feature sample times (s) within a run: the end of each kept presentation, half a
+        simulation step early (strictly causal, see Notes)."""
+        k = np.arange(self.washout, self.washout + n_real)
+        return (k + 1) * self.sample_time - 0.5 * self.sim.dt
+
+    def features(self, network: Network | None = None, seed: int = 0, *, keep_results: bool = False):
+        """Simulate every chunk with plasticity frozen and return the features.
+
+        Returns
+        -------
+        X : float array (n_rows, n_active)
+            Row t: filtered spike trains after sample t was presented.
+        sops : dict
+            SOPs per sample of the test rows (see :meth:`evaluate`).
+        rate : float
+            Mean rate (Hz) of the active neurons over the kept presentations.
+        results : list of (SimResult, start, n_real), only with ``keep_results``.
+
+        The per-neuron rates (Hz) over the training block's presentations are left in
+        ``self.last_train_rates`` (what activity-based pruning ranks by).
+        """
+        net = self._check_network(network)
+        active = np.flatnonzero(net.active)
+        n_rows = self.chunks[-1][0] + self.chunks[-1][1]
+        X = np.zeros((n_rows, max(len(active), 1)))
+        test_lo, test_hi = int(self.task.test.index[0]), int(self.task.test.index[-1]) + 1
+        sop_sum = {}
+        n_test = spikes_all = 0
+        kept = []
+        train_hi = int(self.task.bounds[1])
+        train_counts = np.zeros(net.n)
+        for c, (start, n_real) in enumerate(self.chunks):
+            res = self._run(net, derive_seed(seed, f"tasks.run.features.{c}"), plastic=False,
+                            stimulus=self.chunk_stimulus(start, n_real),
+                            stimulus_weights=self.input_weights)
+            if len(active):
+                X[start:start + n_real] = filtered_features(res, self.feature_tau,
+                                                            sample_times=self.sample_times(n_real),
+                                                            neurons=active)
+            t_keep0 = self.washout * self.sample_time
+            spikes_all += _window(res, t_keep0, t_keep0 + n_real * self.sample_time).spike_counts()[active].sum()
+            n_train_here = min(start + n_real, train_hi) - start
+            if n_train_here > 0:
+                train_counts += _window(res, t_keep0, t_keep0 + n_train_here * self.sample_time).spike_counts()[: net.n]
+            lo, hi = max(start, test_lo), min(start + n_real, test_hi)
+            if hi > lo:  # test rows in this chunk: their presentation slots
+                t0 = (self.washout + lo - start) * self.sample_time
+                part = metrics.sops(_window(res, t0, t0 + (hi - lo) * self.sample_time), net,
+                                    readout_size=self.task.dim)
+                for k, v in part.items():
+                    sop_sum[k] = sop_sum.get(k, 0.0) + v
+                n_test += hi - lo
+            if keep_results:
+                kept.append((res, start, n_real))
+            self._report("features", c + 1, len(self.chunks))
+        sops = {k: v / n_test for k, v in sop_sum.items()}
+        rate = float(spikes_all) / (max(len(active), 1) * n_rows * self.sample_time)
+        self.last_train_rates = np.where(net.active, train_counts / (train_hi * self.sample_time), 0.0)
+        return X, sops, rate, kept
+
+    def evaluate(self, network: Network | None = None, seed: int = 0, *,
+                 keep_results: bool = False) -> dict:
+        """Train the readout on the training block and score it on validation and test.
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one (default: the built network), e.g. pruned by
+            :meth:`Network.prune`.
+        seed : int
+            Seed of the background noise of every run.
+        keep_results : bool
+            Add the raw simulation results (``out["results"]``).
+
+        Returns
+        -------
+        dict
+            ``nrmse`` and ``rmse`` (``train``/``val``/``test``; RMSE in the series' original
+            units), ``nrmse_per_variable`` (test), ``baselines`` (``persistence``,
+            ``ridge``: their test and validation scores on the same task),
+            ``readout`` (chosen ``alpha``, ``n_features``), ``sops`` (per sample on the test
+            rows: ``recurrent``, ``input`` = 0, ``readout`` = spikes x dim, ``total``,
+            ``spikes``) with ``sops_note``, ``counts`` (:func:`lnp_brian.metrics.counts`,
+            readout = dim outputs, 0 input synapses), ``rate_hz`` (mean rate of the active
+            neurons), ``compilations`` (of the runner's build: 1, or 0 when re-used),
+            ``compilations_during_evaluate`` (0), ``runs``, ``wall_seconds``; objects:
+            ``network`` (the network evaluated; after STDP in the ``stdp`` regime), ``w``
+            (its weights), ``estimator`` (the fitted readout), ``predictions``
+            (normalised ``val``/``test`` predictions), ``train_rates`` (per-neuron Hz over
+            the training block); :func:`json_summary` drops them.
+        """
+        from sklearn.base import clone
+
+        t_start = time.perf_counter()
+        before = compile_count()
+        runs_before = self.runs
+        net = self._check_network(network)
+        trained = net
+        if self.regime == "stdp":
+            trained = self._stdp_network(net, seed, [
+                {"stimulus": self.chunk_stimulus(s, k), "stimulus_weights": self.input_weights}
+                for s, k in self.stdp_chunks])
+        X, sops, rate, kept = self.features(trained, seed, keep_results=keep_results)
+        task = self.task
+        est = clone(self.readout) if self.readout is not None else default_series_readout()
+        est.fit(X[task.train.index], task.train.targets)
+        out = self._common_out(net, trained, t_start, before)
+        nr, rm, preds = {}, {}, {}
+        for split in ("train", "val", "test"):
+            s = task.split(split)
+            pred = np.asarray(est.predict(X[s.index]), float).reshape(len(s), -1)
+            preds[split] = pred
+            nr[split] = float(metrics.nrmse(s.targets, pred))
+            rm[split] = float(metrics.rmse(task.denormalise(s.targets), task.denormalise(pred)))
+        n_active = trained.n_active
+        out.update({
+            "task": task.name, "horizon": int(task.horizon), "seed": int(seed),
+            "nrmse": nr, "rmse": rm,
+            "nrmse_per_variable": [float(v) for v in metrics.nrmse(task.test.targets, preds["test"],
+                                                                   multioutput="raw_values")],
+            "baselines": {k: {"nrmse": b.nrmse, "rmse": b.rmse, "val_nrmse": b.val_nrmse,
+                              **({"alpha": b.params["alpha"], "lags": b.params["lags"]} if k == "ridge" else {})}
+                          for k, b in self.baselines.items()},
+            "readout": {"kind": type(est).__name__, "alpha": float(getattr(est, "alpha_", np.nan)),
+                        "n_features": int(n_active)},
+            "sops": sops,
+            "sops_note": "input enters as currents (Stimulus), not through synapses: 0 input SOPs; "
+                         "readout dense: every spike of an active neuron x output dimensions",
+            "counts": metrics.counts(trained, readout_size=task.dim, input_synapses=0),
+            "rate_hz": rate,
+            "encoder": {"sample_time_ms": self.sample_time * 1e3, "input_gain_pA": self.input_gain * 1e12,
+                        "input_fraction": self.input_fraction, "input_neurons": int(len(self.input_neurons)),
+                        "signed": self.signed, "washout": self.washout, "chunk": self.chunk,
+                        "feature_tau_ms": self.feature_tau * 1e3,
+                        "noise": None if self.noise is None else self.noise.describe(),
+                        "encoder_seed": self.seed},
+            "runs": self.runs - runs_before,
+            "estimator": est, "predictions": {k: preds[k] for k in ("val", "test")},
+            "train_rates": self.last_train_rates,
+        })
+        if keep_results:
+            out["results"] = kept
+        out["wall_seconds"] = time.perf_counter() - t_start
+        return out
+
+
+# ==========================================================================================
+# images
+# ==========================================================================================
+class ImageTaskRunner(_Runner):
+    """Classify images from the spike counts of a network driven by Poisson rate coding.
+
+    Every image becomes K Poisson input neurons (one per pixel, or per pixel and colour
+    channel, see :func:`images_to_inputs`) firing at ``intensity * max_rate`` during its
+    presentation (``present``), silent during the following ``rest``. ``batch`` images are
+    presented per run, train and test alike, so one compiled build serves both; the last
+    batch is padded with blank images whose outputs are dropped. Input synapses are sparse
+    and seeded: each (input, neuron) pair is connected with probability ``input_fraction``
+    with a weight uniform in [0.5, 1.5] x ``input_weight`` (excitatory; the model's static
+    synapse code, so an input spike acts like a recurrent excitatory spike).
+
+    Parameters
+    ----------
+    network : Network
+    train_images, test_images : arrays (n, ...)
+        Floats in [0, 1] or uint8 (flattened by :func:`images_to_inputs`).
+    train_labels, test_labels : int arrays (n,)
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+    present, rest : str or Quantity
+        Presentation and silence per image (default ``"50 ms"`` and ``"20 ms"``),
+        multiples of the simulation step.
+    max_rate : float (Hz) or str
+        Rate of a full-intensity input (default 100 Hz).
+    batch : int
+        Images per run (default 100).
+    input_fraction : float in (0, 1]
+        Connection probability of every (input, neuron) pair (default 0.2).
+    input_weight : str or Quantity
+        Mean input synapse weight in the model's weight unit (default ``"100 pA"``).
+    color : {"rgb", "gray"}
+        Colour images only (see :func:`images_to_inputs`).
+    noise, regime, freeze, stdp_epochs, seed, dt, build_dir, reuse, threads,
+    runtime_target, progress
+        As in :class:`SeriesTaskRunner` (the encoder seed fixes the input synapses;
+        ``progress`` stages: ``"stdp"``, ``"train"``, ``"test"``).
+    readout : estimator, optional
+        Classifier (cloned per evaluation); default :class:`ClassifierReadout`.
+
+    Attributes
+    ----------
+    sim : Simulator
+    input_weights : float array (K, N)
+        Input weights (SI, zero where unconnected).
+    rate_dt : float
+        Sampling step (s) of the rate array (the largest step dividing present and rest).
+    """
+
+    kind = "images"
+
+    def __init__(self, network: Network, train_images, train_labels, test_images, test_labels,
+                 device: str = "cpp_standalone", *, present="50 ms", rest="20 ms", max_rate=100.0,
+                 batch: int = 100, input_fraction: float = 0.2, input_weight="100 pA",
+                 color: str = "rgb", noise=True, regime: str = "readout", freeze=None,
+                 stdp_epochs: int = 1, readout=None, seed: int = 0, dt=None, build_dir=None,
+                 reuse: bool = False, threads: int = 0, runtime_target: str | None = None,
+                 progress=None, name: str = "images"):
+        self._init_common(network, regime, freeze, stdp_epochs, seed, progress)
+        spec = network.model
+        if spec.synapse is None:
+            raise ValueError(f"model {spec.name!r} has no [synapse] section for the input synapses")
+        self.name = name
+        self.color = color
+        self.x_train = images_to_inputs(train_images, color)
+        self.x_test = images_to_inputs(test_images, color)
+        if self.x_train.shape[1] != self.x_test.shape[1]:
+            raise ValueError(f"train images give {self.x_train.shape[1]} inputs, test images "
+                             f"{self.x_test.shape[1]}: they must have the same shape")
+        self.y_train = self._labels(train_labels, len(self.x_train), "train")
+        self.y_test = self._labels(test_labels, len(self.x_test), "test")
+        self.classes = np.unique(np.concatenate([self.y_train, self.y_test]))
+        if len(np.unique(self.y_train)) < 2:
+            raise ValueError("the training images need at least 2 classes")
+        self.present = _quantity(present, "second", "present")
+        self.rest = 0.0 if rest in (0, 0.0, None) else _quantity(rest, "second", "rest")
+        if self.present <= 0 or self.rest < 0:
+            raise ValueError("present must be > 0 and rest >= 0")
+        self.max_rate = float(poisson_rates(np.ones(1), max_rate)[0])
+        self.batch = _int(batch, "batch", 1)
+        self.input_fraction = _fraction(input_fraction, "input_fraction")
+        self.input_weight = _quantity(input_weight, spec.synapse.weight_dim, "input_weight")
+        self.readout = readout
+        self.noise = _noise(noise, spec)
+
+        # presentation grid
+        dt_sim = _sim_dt(dt, spec)
+        p_steps = _steps(self.present, dt_sim, "present")
+        r_steps = _steps(self.rest, dt_sim, "rest") if self.rest > 0 else 0
+        g = math.gcd(p_steps, r_steps) if r_steps else p_steps
+        self.rate_dt = g * dt_sim
+        self.rows_present, self.rows_rest = p_steps // g, r_steps // g
+        self.slot = self.present + self.rest
+
+        # encoder: sparse seeded input synapses
+        K, n = self.x_train.shape[1], network.n
+        r = rng(self.seed, "tasks.images.input_synapses")
+        connected = r.random((K, n)) < self.input_fraction
+        weights = np.where(connected, self.input_weight * r.uniform(0.5, 1.5, (K, n)), 0.0)
+        if not connected.any():
+            raise ValueError("no input synapse drawn: raise input_fraction")
+        self.input_weights = weights
+        rows = self.batch * (self.rows_present + self.rows_rest)
+        stim = PoissonStimulus(np.zeros((rows, K)), dt=self.rate_dt * second, weights=weights)
+        inputs = [stim] if self.noise is None else [self.noise, stim]
+        t0 = time.perf_counter()
+        self.sim = Simulator(network, device, duration=self.batch * self.slot * second, dt=dt,
+                             inputs=inputs, build_dir=build_dir, reuse=reuse, threads=threads,
+                             runtime_target=runtime_target)
+        self.build_seconds = time.perf_counter() - t0
+
+    @staticmethod
+    def _labels(labels, n, what):
+        y = np.asarray(labels)
+        if y.shape != (n,):
+            raise ValueError(f"{what}: {n} images but labels of shape {y.shape}")
+        return y
+
+    # ---- constructors for the shipped data sets --------------------------------------------
+    @classmethod
+    def digits(cls, network: Network, n_train: int = 300, n_test: int = 200, *, data_seed: int = 0,
+               **kwargs) -> "ImageTaskRunner":
+        """scikit-learn's 8x8 digits (64 inputs): a stratified, seeded split
+        (:func:`lnp_brian.datasets.stratified_split`) of ``n_train + n_test`` images."""
+        from .datasets import digits as load_digits, stratified_split
+
+        n_train, n_test = _int(n_train, "n_train", 10), _int(n_test, "n_test", 10)
+        images, labels = load_digits()
+        if n_train + n_test > len(images):
+            raise ValueError(f"n_train + n_test = {n_train + n_test} exceeds the {len(images)} digits")
+        if n_train + n_test < len(images):
+            images, _, labels, _ = stratified_split(images, labels, 1 - (n_train + n_test) / len(images),
+                                                    seed=data_seed)
+        xtr, xte, ytr, yte = stratified_split(images, labels, n_test / (n_train + n_test), seed=data_seed)
+        kwargs.setdefault("name", "digits")
+        return cls(network, xtr, ytr, xte, yte, **kwargs)
+
+    @classmethod
+    def cifar(cls, network: Network, path, kind: str = "cifar10", n_train: int = 1000,
+              n_test: int = 500, *, label: str = "fine", **kwargs) -> "ImageTaskRunner":
+        """CIFAR-10/100 from the python pickle batches at ``path`` (nothing downloaded):
+        the first ``n_train`` training and ``n_test`` test images
+        (:func:`lnp_brian.datasets.load_cifar`). ``color="rgb"`` (default): 3072 inputs,
+        one per pixel and channel; ``color="gray"``: 1024 luminance inputs."""
+        from .datasets import load_cifar
+
+        xtr, ytr = load_cifar(path, kind, "train", limit=_int(n_train, "n_train", 2), label=label)
+        xte, yte = load_cifar(path, kind, "test", limit=_int(n_test, "n_test", 1), label=label)
+        kwargs.setdefault("name", kind)
+        return cls(network, xtr, ytr, xte, yte, **kwargs)
+
+    # ------------------------------------------------------------------------------------
+    def batch_rates(self, x: np.ndarray) -> np.ndarray:
+        """Rates (Hz) of one run, (batch * rows per image, K), for up to ``batch`` images
+        ``x`` (n, K) in [0, 1]; missing images are blank (padding)."""
+        if len(x) > self.batch:
+            raise ValueError(f"at most {self.batch} images per run, got {len(x)}")
+        per = self.rows_present + self.rows_rest
+        rates = np.zeros((self.batch, per, x.shape[1]))
+        rates[: len(x), : self.rows_present] = (x * self.max_rate)[:, None, :]
+        return rates.reshape(self.batch * per, x.shape[1])
+
+    def _batches(self, x):
+        return [x[s:s + self.batch] for s in range(0, len(x), self.batch)]
+
+    def features(self, x: np.ndarray, network: Network | None = None, seed: int = 0, stage: str = "test",
+                 *, keep_results: bool = False):
+        """Spike counts (n, n_active) of the active neurons during each presentation, with
+        plasticity frozen, and the SOP totals (not yet per image) of these runs."""
+        net = self._check_network(network)
+        active = np.flatnonzero(net.active)
+        X = np.zeros((len(x), max(len(active), 1)))
+        fan = metrics.input_fan_out(*np.nonzero(self.input_weights), self.input_weights.shape[0],
+                                    active=net.active)
+        totals, kept = {}, []
+        batches = self._batches(x)
+        for b, xb in enumerate(batches):
+            res = self._run(net, derive_seed(seed, f"tasks.run.{stage}.{b}"), plastic=False,
+                            input_rates=self.batch_rates(xb), input_weights=self.input_weights)
+            starts = np.arange(len(xb)) * self.slot
+            if len(active):
+                X[b * self.batch: b * self.batch + len(xb)] = count_features(
+                    res, starts, self.present, neurons=active)
+            real = _window(res, 0.0, len(xb) * self.slot)
+            in_spikes = np.bincount(real.input_spike_i, minlength=self.input_weights.shape[0])
+            part = metrics.sops(real, net, input_synapses=(in_spikes, fan),
+                                readout_size=len(self.classes))
+            for k, v in part.items():
+                totals[k] = totals.get(k, 0.0) + v
+            if keep_results:
+                kept.append((res, len(xb)))
+            self._report(stage, b + 1, len(batches))
+        return X, totals, fan, kept
+
+    def evaluate(self, network: Network | None = None, seed: int = 0, *,
+                 keep_results: bool = False) -> dict:
+        """Train the classifier on the training images and score it on the test images.
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one (default: the built network).
+        seed : int
+            Seed of the Poisson input spikes and the background noise of every run.
+        keep_results : bool
+            Add ``out["results"]`` = {"train": [(SimResult, n_images)], "test": [...]}.
+
+        Returns
+        -------
+        dict
+            ``accuracy`` (``train``, ``test``), ``chance`` (1 / classes), ``readout``
+            (``C``, ``n_features``), ``sops`` per test image (``input``: input spikes x
+            their live fan-out; ``recurrent``; ``readout``: spikes x classes; ``total``;
+            ``spikes``; counted over each image's present + rest slot), ``counts``
+            (with the live input synapses), ``rate_hz`` (mean rate of the active neurons
+            during the test runs), ``input_rate_hz``, ``compilations``,
+            ``compilations_during_evaluate``, ``runs``, ``wall_seconds``; objects as in
+            :meth:`SeriesTaskRunner.evaluate` (``predictions``: test labels predicted;
+            ``train_rates``: per-neuron Hz during the training presentations).
+        """
+        from sklearn.base import clone
+
+        t_start = time.perf_counter()
+        before = compile_count()
+        runs_before = self.runs
+        net = self._check_network(network)
+        trained = net
+        if self.regime == "stdp":
+            trained = self._stdp_network(net, seed, [
+                {"input_rates": self.batch_rates(xb), "input_weights": self.input_weights}
+                for xb in self._batches(self.x_train)])
+        Xtr, _, _, kept_tr = self.features(self.x_train, trained, seed, "train", keep_results=keep_results)
+        Xte, totals, fan, kept_te = self.features(self.x_test, trained, seed, "test",
+                                                  keep_results=keep_results)
+        est = clone(self.readout) if self.readout is not None else ClassifierReadout()
+        est.fit(Xtr, self.y_train)
+        train_rates = np.zeros(net.n)
+        if trained.n_active:
+            train_rates[trained.active] = Xtr[:, : trained.n_active].mean(axis=0) / self.present
+        pred = est.predict(Xte)
+        out = self._common_out(net, trained, t_start, before)
+        n_test = len(self.x_test)
+        sops = {k: v / n_test for k, v in totals.items()}
+        n_act = max(trained.n_active, 1)
+        out.update({
+            "task": self.name, "seed": int(seed),
+            "accuracy": {"train": float(metrics.accuracy(self.y_train, est.predict(Xtr))),
+                         "test": float(metrics.accuracy(self.y_test, pred))},
+            "chance": 1.0 / len(self.classes),
+            "readout": {"kind": type(est).__name__, "C": float(getattr(est, "C_", np.nan)),
+                        "n_features": int(trained.n_active)},
+            "sops": sops,
+            "sops_note": "per test image over its present + rest slot; input: input spikes x "
+                         "live fan-out; readout dense: every spike of an active neuron x classes",
+            "counts": metrics.counts(trained, readout_size=len(self.classes),
+                                     input_synapses=int(fan.sum())),
+            "rate_hz": sops["spikes"] / (n_act * self.slot),
+            "input_rate_hz": float(self.x_test.mean() * self.max_rate),
+            "encoder": {"present_ms": self.present * 1e3, "rest_ms": self.rest * 1e3,
+                        "max_rate_hz": self.max_rate, "batch": self.batch, "inputs": int(self.x_train.shape[1]),
+                        "input_fraction": self.input_fraction, "input_weight_pA": self.input_weight * 1e12,
+                        "color": self.color, "noise": None if self.noise is None else self.noise.describe(),
+                        "encoder_seed": self.seed},
+            "n_train": int(len(self.x_train)), "n_test": int(n_test),
+            "runs": self.runs - runs_before,
+            "estimator": est, "predictions": {"test": pred}, "train_rates": train_rates,
+        })
+        if keep_results:
+            out["results"] = {"train": kept_tr, "test": kept_te}
+        out["wall_seconds"] = time.perf_counter() - t_start
+        return out
