@@ -172,9 +172,10 @@ class ExperimentConfig:
         return cls(**d)
 
     def sha(self) -> str:
-        import json
-
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        """Hash of what the results depend on (not where the file was read from)."""
+        d = self.to_dict()
+        d.pop("source")
+        return _short_hash(d)
 
 
 def parse_method(name: str) -> tuple[str, dict]:
@@ -353,8 +354,8 @@ def load_experiment(path) -> ExperimentConfig:
 
 
 def grid(cfg: ExperimentConfig) -> list[RunSpec]:
-    """Every (model, method, seed, task) combination, seeds innermost-but-one so that the runs
-    of one seed (which share builds) are near each other."""
+    """Every (model, method, seed, task) combination, methods innermost: the runs of one
+    (model, seed), which share their compiled builds, are submitted together."""
     return [RunSpec(model, method, seed, task.name)
             for model in cfg.models for seed in cfg.seeds for task in cfg.tasks for method in cfg.methods]
 
@@ -372,6 +373,12 @@ def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
 # ==========================================================================================
 # one run
 # ==========================================================================================
+def _short_hash(obj) -> str:
+    import json
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
 def _fingerprint(net) -> str:
     h = hashlib.sha256()
     for arr in (net.active, net.syn_mask, net.w, *[net.params[k] for k in sorted(net.params)]):
@@ -518,8 +525,12 @@ def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None
         model = load_model(spec.model)
         n = cfg.neurons or model.network.n_neurons
         dense = build_network(model, n, seed=spec.seed)
-        builds = (Path(builds) if builds else out / "builds") / f"{model.name}-n{n}-s{spec.seed}"
-        evaluator = TaskEvaluator(task, dense, cfg.device, builds / f"task-{task.name}-{task.regime}", spec.seed,
+        # one folder per dense topology and simulation settings; each build inside is also
+        # keyed by its structure, so a shared --builds folder never mixes two experiments' builds
+        builds = (Path(builds) if builds else out / "builds") / \
+            f"{model.name}-n{n}-s{spec.seed}-{_short_hash([cfg.device, cfg.pruning, model.text])}"
+        task_dir = builds / f"task-{task.name}-{task.regime}-{_short_hash([task.kind, task.options])}"
+        evaluator = TaskEvaluator(task, dense, cfg.device, task_dir, spec.seed,
                                   save_dir=d / "stdp" if task.regime == "stdp" else None, log=log)
         pconfig = _prune_config(cfg, method, steps, spec.seed)
         pruner = Pruner(dense, pconfig, evaluate=evaluator, build_root=builds, log=log)
