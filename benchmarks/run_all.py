@@ -1,6 +1,7 @@
 """Run every benchmark in this folder (bench_*.py) in turn; each writes its section of
 benchmarks/results.json and prints its table; a short table of the headline figures of
-every section is printed last. `--quick` passes --quick to each (small sizes)."""
+every section is printed last. `--quick` passes --quick to each (small sizes); names
+(e.g. `bench_large`) run only those. bench_gpu.py needs a GPU and runs only when named."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def main() -> int:
     failed = []
     for script in sorted(HERE.glob("bench_*.py")):
         if only and script.stem not in only and script.name not in only:
+            continue
+        if script.stem == "bench_gpu" and not only:  # needs a GPU: make gpu-check / benchmarks/gpu_check.sh
             continue
         print(f"\n=== {script.name} {' '.join(extra)}", flush=True)
         if subprocess.run([sys.executable, str(script), *extra], cwd=HERE).returncode != 0:

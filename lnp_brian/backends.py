@@ -24,6 +24,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -379,16 +380,13 @@ class Simulator:
 
                 compile_ok, why = can_compile()
                 rec["cuda_note"] = why
+            log = self.build_dir / MAKE_LOG
+            log.unlink(missing_ok=True)  # a log left by an earlier build is not this one's
             t0 = time.perf_counter()
             try:
                 b2.device.build(directory=directory, compile=compile_ok, run=False, with_output=False)
             except Exception as exc:  # compiler errors: point at the project and its log
-                log = self.build_dir / MAKE_LOG
-                what = "compilation" if log.exists() else "code generation"
-                raise BackendError(
-                    f"{self.device} {what} failed: {exc}"
-                    + (f"; compiler output: {log}" if log.exists() else "")
-                    + f"; project: {directory}") from exc
+                raise BackendError(_build_failure(self.device, exc, log, directory)) from exc
             finally:
                 rec["compile_seconds"] = time.perf_counter() - t0
             if compile_ok:
@@ -455,8 +453,15 @@ class Simulator:
     def _run_standalone(self, values: dict, seed: int) -> SimResult:
         if self.device == "cuda_standalone" and not self.compiled:
             raise GPUUnavailable(
-                f"cuda_standalone project generated in {self.build_dir} but not compiled: "
-                f"{self._record.get('cuda_note', 'needs nvcc and an NVIDIA GPU')}")
+                f"cuda_standalone cannot run here: "
+                f"{self._record.get('cuda_note', 'it needs nvcc and an NVIDIA GPU')}. "
+                f"The CUDA project was generated, not compiled, in {self.build_dir}")
+        if self.device == "cuda_standalone":
+            from .cuda import NO_GPU, gpu_info
+
+            if gpu_info() is None:  # compiled without one (LNP_BRIAN_CUDA_COMPILE=1)
+                raise GPUUnavailable(f"cuda_standalone cannot run here: {NO_GPU}. "
+                                     f"The CUDA project was compiled in {self.build_dir}")
         rec = self._record
         run_dir = Path(tempfile.mkdtemp(prefix="run_", dir=self.build_dir))
         try:
@@ -730,6 +735,21 @@ def _si(value):
     return np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) or value.dtype != bool else value
 
 
+def _build_failure(device: str, exc: Exception, log: Path, directory: str, lines: int = 12) -> str:
+    """One message for a failed standalone build: which step, the log file and its end."""
+    if not log.exists():
+        return f"{device} code generation failed: {exc}; project: {directory}"
+    try:
+        tail = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-lines:]
+    except OSError:
+        tail = []
+    code = re.search(r"error code: (\d+)", str(exc))  # Brian2 reports os.system's wait status
+    status = f" (make exit status {int(code.group(1)) >> 8})" if code else ""
+    return (f"{device} compilation failed{status}; compiler output: {log}; project: {directory}"
+            + ("\nlast lines of the compiler output:\n" + "\n".join("  " + t[:400] for t in tail)
+               if tail else ""))
+
+
 def _reseed_code(device: str, seed_array: str) -> str:
     """C++ inserted after the run_args are applied: seed the RNGs from the noise_seed
     variable, so every run's noise is reproducible and changeable without recompiling."""
@@ -791,10 +811,12 @@ def _cpp_prefs(device: str, threads: int):
     # compiler output into a log file of the project, named in build errors
     setp("devices.cpp_standalone.extra_make_args_unix", [f"-j{os.cpu_count() or 1}", f">{MAKE_LOG}", "2>&1"])
     if device == "cuda_standalone":
-        from .cuda import cuda_preferences
+        from .cuda import cuda_preferences, set_brian2cuda_detection
 
-        for key, value in cuda_preferences().items():
+        cuda_prefs = cuda_preferences()
+        for key, value in cuda_prefs.items():
             setp(key, value)
+        set_brian2cuda_detection(cuda_prefs)
     try:
         yield
     finally:

@@ -15,9 +15,13 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["gpu_info", "nvcc_path", "can_compile", "cuda_preferences", "curand_paths"]
+__all__ = ["gpu_info", "nvcc_path", "nvcc_version", "unavailable", "can_compile",
+           "cuda_preferences", "curand_paths", "set_brian2cuda_detection"]
 
 DEFAULT_COMPUTE_CAPABILITY = 9.0  # Hopper (H100/H200); nvcc 13 accepts 7.5 and above
+DEFAULT_CUDA_VERSION = 13.0  # assumed for code generation when nvcc cannot tell
+NO_GPU = "no NVIDIA GPU found (nvidia-smi lists none)"
+NO_NVCC = "nvcc was not found (install the CUDA toolkit or set CUDA_PATH)"
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +56,33 @@ def nvcc_path() -> str | None:
     return None
 
 
+def nvcc_version(nvcc: str | None = None) -> float | None:
+    """CUDA release of nvcc (e.g. 13.0) from ``nvcc --version``; None when it cannot tell."""
+    nvcc = nvcc or nvcc_path()
+    if nvcc is None:
+        return None
+    try:
+        out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.stdout.splitlines():  # "Cuda compilation tools, release 13.0, V13.0.88"
+        if "release" in line:
+            try:
+                return float(line.split("release", 1)[1].split(",")[0])
+            except ValueError:
+                return None
+    return None
+
+
+def unavailable() -> str | None:
+    """What this machine lacks to compile and run cuda_standalone builds (None: nothing)."""
+    missing = [why for why, absent in ((NO_GPU, gpu_info() is None), (NO_NVCC, nvcc_path() is None))
+               if absent]
+    if len(missing) == 2:
+        return "no NVIDIA GPU found (nvidia-smi lists none) and nvcc was not found (no CUDA toolkit)"
+    return missing[0] if missing else None
+
+
 def can_compile() -> tuple[bool, str]:
     """Whether a cuda_standalone project should be compiled here, and why (not).
 
@@ -60,10 +91,9 @@ def can_compile() -> tuple[bool, str]:
     nvcc = nvcc_path()
     forced = os.environ.get("LNP_BRIAN_CUDA_COMPILE") == "1"
     if nvcc is None:
-        return False, "nvcc was not found (install the CUDA toolkit or set CUDA_PATH)"
+        return False, unavailable()
     if gpu_info() is None and not forced:
-        return False, ("no NVIDIA GPU found (nvidia-smi lists none): the CUDA project was generated; "
-                       "compiling and running it needs a GPU machine")
+        return False, NO_GPU + "; compiling and running it needs a GPU machine"
     return True, f"nvcc at {nvcc}"
 
 
@@ -109,6 +139,10 @@ def cuda_preferences() -> dict:
         prefs["devices.cuda_standalone.cuda_backend.detect_cuda"] = False
     else:
         prefs["devices.cuda_standalone.cuda_backend.cuda_path"] = str(Path(nvcc).resolve().parent.parent)
+    # code generation asks brian2cuda for the CUDA release (it runs nvcc --version itself,
+    # and fails code generation where that fails): tell it, so only compiling needs nvcc
+    prefs["devices.cuda_standalone.cuda_backend.cuda_runtime_version"] = (
+        nvcc_version(nvcc) or DEFAULT_CUDA_VERSION)
     paths = curand_paths()
     if paths is not None:
         inc, lib = paths
@@ -117,3 +151,24 @@ def cuda_preferences() -> dict:
         prefs["codegen.cpp.library_dirs"] = [lib]
         prefs["codegen.cpp.runtime_library_dirs"] = [real_lib]
     return prefs
+
+
+def set_brian2cuda_detection(prefs: dict) -> None:
+    """Give brian2cuda the CUDA installation of ``prefs`` (from :func:`cuda_preferences`).
+
+    brian2cuda detects the CUDA path, nvcc and the GPU once per process and keeps the answer,
+    so a later build would use the nvcc found first (even after PATH changed), and without
+    any CUDA installation code generation itself fails. Setting its record from our own
+    detection makes every build use the current nvcc, or, with none, generate code only."""
+    from brian2cuda.utils import gputools
+
+    nvcc = nvcc_path()
+    root = prefs.get("devices.cuda_standalone.cuda_backend.cuda_path") or (
+        str(Path(nvcc).resolve().parent.parent) if nvcc else "/usr/local/cuda")
+    gputools.restore_cuda_installation({
+        "cuda_path": root,
+        "nvcc_path": str(Path(root, "bin", "nvcc")),  # brian2cuda's own rule
+        "runtime_version": prefs.get("devices.cuda_standalone.cuda_backend.cuda_runtime_version")
+        or DEFAULT_CUDA_VERSION,
+    })
+    gputools.reset_gpu_selection()
