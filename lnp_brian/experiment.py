@@ -497,10 +497,7 @@ def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None
     rows. A complete run (``result.json``) is returned as saved. Compiled builds go to
     ``builds`` (default ``out/builds``), one folder per (model, size, seed). Progress goes to
     ``runs/<key>/run.log`` and, with ``echo``, to stderr."""
-    from .backends import versions
-    from .model import load_model
-    from .network import build_network
-    from .pruning import Pruner
+    from threadpoolctl import threadpool_limits
 
     cfg = cfg if isinstance(cfg, ExperimentConfig) else ExperimentConfig.from_dict(cfg)
     spec = spec if isinstance(spec, RunSpec) else RunSpec(**spec)
@@ -509,6 +506,19 @@ def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None
     done = d / "result.json"
     if done.exists():
         return read_json(done)
+    # one BLAS thread in every run, wherever it runs: floating-point sums then do not depend
+    # on the executor (dask workers default to one thread, this process may have more), so
+    # local and distributed grids give identical results; parallelism comes from the runs
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_one(cfg, spec, out, d, done, builds, echo)
+
+
+def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
+    from .backends import versions
+    from .model import load_model
+    from .network import build_network
+    from .pruning import Pruner
+
     d.mkdir(parents=True, exist_ok=True)
     logf = open(d / "run.log", "a", encoding="utf-8")
 
