@@ -7,7 +7,8 @@ model's ~100 synapses in (p = 0.1 at N = 1,000): N = 1,000 / 4,000 / 10,000 (--q
 Betweenness is exact up to 2,000 active neurons and sampled (256 pivots) above; effective
 resistances are exact up to the sparsifier's limit and approximate (Spielman-Srivastava
 projections) above. Peak memory is the largest resident set of this process and of any
-child (the compiled simulation). Writes the "large" section of results.json.
+child (the compiled simulation), an upper bound (a forked child counts its parent's pages).
+Writes the "large" section of results.json (``--sizes`` replaces only those sizes' rows).
 """
 
 from __future__ import annotations
@@ -71,8 +72,12 @@ def main(argv=None):
     for n in sizes:  # each size in a fresh process: its own peak memory
         with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
             rows.append(pool.submit(one_size, n, args.iterations, args.trials).result())
-    from common import machine, save_section
+    from common import RESULTS, machine, save_section
 
+    # --sizes adds or replaces those sizes' rows; rows of other sizes are kept
+    old = json.loads(RESULTS.read_text()).get("large", {}).get("rows", []) if RESULTS.exists() else []
+    done = {r["neurons"] for r in rows}
+    rows = sorted([r for r in old if r["neurons"] not in done] + rows, key=lambda r: r["neurons"])
     save_section("large", {"machine": machine(), "quick": args.quick, "rows": rows})
     steps = sorted({k for r in rows for k in r["steps_s"]})
     print(f"\nLNP on large HRSNNs (cpp_standalone, {args.iterations} iterations, {args.trials} trials each)")

@@ -224,3 +224,21 @@ def test_spiking_exponents_on_a_subset_predict_the_rest(dense, builds):
     slope, icept = np.polyfit(lin[subset], lam[subset], 1)
     np.testing.assert_allclose(lam[rest], icept + slope * lin[rest], rtol=1e-9, atol=1e-9)
     assert np.ptp(lam[subset]) > 0  # measured, not one filler value
+
+
+def test_large_network_spectrum_is_the_eigenvalues_real_parts(monkeypatch):
+    """Above QR_SPECTRUM_MAX neurons the linear model's Lyapunov spectrum is taken from the
+    eigenvalues (ARPACK): it must equal the largest real parts of the dense eigenvalues."""
+    import scipy.sparse as sp
+
+    from lnp_brian import pruning
+
+    monkeypatch.setattr(pruning, "QR_SPECTRUM_MAX", 100)
+    rng = np.random.default_rng(3)
+    n = 300
+    J = sp.random(n, n, density=0.05, random_state=4, data_rvs=lambda m: rng.normal(0, 1 / np.sqrt(15), m))
+    tau = rng.uniform(0.01, 0.03, n)
+    A = sp.diags(1 / tau) @ (0.9 * J - sp.eye(n))
+    lam = Pruner.spectrum(None, A, 8, seed=1)
+    ref = np.sort(np.linalg.eigvals(A.toarray()).real)[::-1][:8]
+    np.testing.assert_allclose(lam, ref, rtol=1e-6)
