@@ -89,8 +89,9 @@ class PruneConfig:
     interval: str = "10 ms"
     exponents: str = "linear"  # "linear" (from A) or "spiking" (perturbed copies)
     exponent_window: str = "100 ms"
-    # spiking exponents of at most this many active neurons (evenly spaced); the others are
-    # predicted from their linear-model exponents by a least-squares line fitted on the subset
+    # exponents of at most this many active neurons (evenly spaced); the others are predicted
+    # by least squares on the subset: spiking ones from their linear-model exponents, linear
+    # ones from A_ii and the column norm of A (see Pruner.exponents)
     exponent_neurons: int | None = None
     spectrum_k: int = 20
     reweight: bool = False
@@ -294,11 +295,23 @@ class Pruner:
     def exponents(self, net: Network, probe_result, seed: int) -> np.ndarray:
         """Per-neuron exponents: from the linear model A, or from spiking copies."""
         window = _seconds(self.config.exponent_window, "window")
-        if self._per_neuron is None:
+        limit = self.config.exponent_neurons
+        active = np.flatnonzero(net.active)
+        if self._per_neuron is None and (limit is None or len(active) <= limit):
             lam = per_neuron_exponents_linear(probe_result.A, window)
+        elif self._per_neuron is None:
+            # linear exponents of an evenly spaced subset; the others predicted by least
+            # squares from two cheap features of each neuron: its self-decay A_ii and the
+            # norm of its column of A (how strongly a kick spreads in one step)
+            A = sp.csr_matrix(probe_result.A)
+            subset = active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
+            lam = np.full(net.n, np.nan)
+            lam[subset] = per_neuron_exponents_linear(A, window, neurons=subset)
+            feats = np.column_stack([np.ones(net.n), A.diagonal(), np.sqrt(np.asarray(A.multiply(A).sum(axis=0))).ravel()])
+            coef, *_ = np.linalg.lstsq(feats[subset], lam[subset], rcond=None)
+            rest = np.setdiff1d(active, subset)
+            lam[rest] = feats[rest] @ coef
         else:
-            active = np.flatnonzero(net.active)
-            limit = self.config.exponent_neurons
             subset = active if limit is None or len(active) <= limit else \
                 active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
             per = per_neuron_exponents(net, engine=self._per_neuron, warmup="100 ms",

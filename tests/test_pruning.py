@@ -242,3 +242,22 @@ def test_large_network_spectrum_is_the_eigenvalues_real_parts(monkeypatch):
     lam = Pruner.spectrum(None, A, 8, seed=1)
     ref = np.sort(np.linalg.eigvals(A.toarray()).real)[::-1][:8]
     np.testing.assert_allclose(lam, ref, rtol=1e-6)
+
+
+def test_linear_exponents_on_a_subset_predict_the_rest(dense, builds):
+    """exponent_neurons with linear exponents: the subset's are exact, the others predicted
+    from A_ii and the column norm of A, and the prediction ranks neurons like the exact ones."""
+    from scipy import stats
+
+    from lnp_brian.lyapunov_spectrum import per_neuron_exponents_linear
+
+    pruner = Pruner(dense, PruneConfig(**{**FAST, "exponent_neurons": 60}), build_root=builds)
+    pr = pruner.probe.run(dense, seed=1, covariance=False)
+    lam = pruner.exponents(dense, pr, seed=1)
+    exact = per_neuron_exponents_linear(pr.A, 0.1)
+    subset = np.unique(np.linspace(0, dense.n - 1, 60).round().astype(int))
+    np.testing.assert_allclose(lam[subset], exact[subset], rtol=1e-9)
+    rest = np.setdiff1d(np.arange(dense.n), subset)
+    assert np.isfinite(lam).all()
+    rho = stats.spearmanr(lam[rest], exact[rest])[0]
+    assert rho > 0.5, rho  # measured 0.80
