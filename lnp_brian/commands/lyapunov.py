@@ -175,9 +175,14 @@ def _linear_side(net, args, run, say, out, seeds, build):
                         build_dir=run.file("build_probe"), reuse=True).run(seed=seeds["noise"], covariance=False)
     out["noise_probe"] = {"mean_rate_hz": float(pr.rates.mean()), "mean_gain_hz_per_input_unit": float(pr.gains.mean())}
     T = float(args.window)
+    # with --per-neuron-count, only those neurons (all N cost one column of exp(A T) each)
+    count = args.per_neuron_count if args.per_neuron else None
+    neurons = None if not count else np.unique(np.linspace(0, net.n - 1, min(count, net.n)).astype(int))
     with run.timed("linear_per_neuron"):
-        lam_lin = per_neuron_exponents_linear(pr.A, T)
-    out["per_neuron_linear"] = {"lambdas": lam_lin.tolist(), "T_s": T, "method": "(1/T) log ||exp(A T) e_i||"}
+        lam_lin = np.full(net.n, np.nan)
+        lam_lin[slice(None) if neurons is None else neurons] = per_neuron_exponents_linear(pr.A, T, neurons=neurons)
+    out["per_neuron_linear"] = {"lambdas": [None if np.isnan(x) else x for x in lam_lin.tolist()], "T_s": T, "method": "(1/T) log ||exp(A T) e_i||",
+                                "neurons": "all" if neurons is None else neurons.tolist()}
     if k:
         say(f"spectrum of the linearised rate model: first {k} exponents (QR)")
         with run.timed("spectrum"):
