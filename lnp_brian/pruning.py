@@ -297,14 +297,16 @@ class Pruner:
         window = _seconds(self.config.exponent_window, "window")
         limit = self.config.exponent_neurons
         active = np.flatnonzero(net.active)
-        if self._per_neuron is None and (limit is None or len(active) <= limit):
+        # the neurons measured: all active ones, or an evenly spaced subset of ``limit``
+        subset = active if limit is None or len(active) <= limit else \
+            active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
+        if self._per_neuron is None and len(subset) == len(active):
             lam = per_neuron_exponents_linear(probe_result.A, window)
         elif self._per_neuron is None:
             # linear exponents of an evenly spaced subset; the others predicted by least
             # squares from two cheap features of each neuron: its self-decay A_ii and the
             # norm of its column of A (how strongly a kick spreads in one step)
             A = sp.csr_matrix(probe_result.A)
-            subset = active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
             lam = np.full(net.n, np.nan)
             lam[subset] = per_neuron_exponents_linear(A, window, neurons=subset)
             feats = np.column_stack([np.ones(net.n), A.diagonal(), np.sqrt(np.asarray(A.multiply(A).sum(axis=0))).ravel()])
@@ -312,8 +314,6 @@ class Pruner:
             rest = np.setdiff1d(active, subset)
             lam[rest] = feats[rest] @ coef
         else:
-            subset = active if limit is None or len(active) <= limit else \
-                active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
             per = per_neuron_exponents(net, engine=self._per_neuron, warmup="100 ms",
                                        window=self.config.exponent_window, perturbation=0.1,
                                        neurons=subset, seed=seed)

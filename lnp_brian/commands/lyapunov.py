@@ -93,14 +93,16 @@ def cmd_lyapunov(args, argv) -> int:
             figure("finite_size.png", lambda ax: plots.plot_finite_size(fs, ax))
             save()
 
+        # per-neuron exponents (spiking and linear) of these neurons, evenly spaced
+        count = args.per_neuron_count or net.n
+        neurons = np.unique(np.linspace(0, net.n - 1, min(count, net.n)).astype(int))
         linear = None
         if args.spectrum or args.per_neuron:
-            linear = _linear_side(net, args, run, say, out, seeds, build)
+            linear = _linear_side(net, args, run, say, out, seeds, build,
+                                  neurons if args.per_neuron and args.per_neuron_count else None)
             save()
 
         if args.per_neuron:
-            count = args.per_neuron_count or net.n
-            neurons = np.unique(np.linspace(0, net.n - 1, min(count, net.n)).astype(int))
             say(f"per-neuron exponents: {len(neurons)} neurons, window {args.window}, batched copies in one build")
             partial = {}
 
@@ -142,9 +144,9 @@ def cmd_lyapunov(args, argv) -> int:
         run.close()
 
 
-def _linear_side(net, args, run, say, out, seeds, build):
-    """Spectrum (and per-neuron linear estimates) of the linearised or smooth dynamics.
-    Returns per-neuron linear exponents (or None)."""
+def _linear_side(net, args, run, say, out, seeds, build, neurons=None):
+    """Spectrum (and per-neuron linear estimates, of ``neurons`` or all) of the linearised or
+    smooth dynamics. Returns per-neuron linear exponents (or None)."""
     import matplotlib.pyplot as plt
 
     from .. import lyapunov as ly
@@ -175,9 +177,7 @@ def _linear_side(net, args, run, say, out, seeds, build):
                         build_dir=run.file("build_probe"), reuse=True).run(seed=seeds["noise"], covariance=False)
     out["noise_probe"] = {"mean_rate_hz": float(pr.rates.mean()), "mean_gain_hz_per_input_unit": float(pr.gains.mean())}
     T = float(args.window)
-    # with --per-neuron-count, only those neurons (all N cost one column of exp(A T) each)
-    count = args.per_neuron_count if args.per_neuron else None
-    neurons = None if not count else np.unique(np.linspace(0, net.n - 1, min(count, net.n)).astype(int))
+    # with --per-neuron-count only those neurons: all N cost one column of exp(A T) each
     with run.timed("linear_per_neuron"):
         lam_lin = np.full(net.n, np.nan)
         lam_lin[slice(None) if neurons is None else neurons] = per_neuron_exponents_linear(pr.A, T, neurons=neurons)
