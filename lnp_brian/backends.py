@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,7 @@ from .network import Network
 from .results import SimResult
 from .units import parse_quantity, unit_string
 
-__all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable",
+__all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable", "SimulationInterrupted",
            "TopologyMismatch", "Extension", "compile_count", "versions"]
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
@@ -54,6 +55,14 @@ BUILD_FORMAT = "lnp_brian.build/1"
 MAKE_LOG = "lnp_make.log"
 _build_lock = threading.Lock()  # Brian2's device and preferences are process-global
 _compilations = 0
+# Brian2 turns Ctrl-C during a run into a quiet early stop, and the shortened run would look
+# complete. Here Ctrl-C raises KeyboardInterrupt as everywhere else in Python; the checks in
+# Simulator.run catch a run that still ended early (e.g. a binary compiled with the handler).
+b2.prefs.core.stop_on_keyboard_interrupt = False
+
+
+class SimulationInterrupted(KeyboardInterrupt):
+    """A simulation stopped before its duration (Ctrl-C or a signal): its results are partial."""
 
 
 class BackendError(RuntimeError):
@@ -92,6 +101,35 @@ def versions() -> dict:
     except (OSError, subprocess.SubprocessError):
         out["g++"] = "unavailable"
     return out
+
+
+def _check_record(record: dict, network: Network) -> None:
+    """Recorded variables must exist and indices lie in [0, n)."""
+    known = set(network.model.state_variables) | set(network.params)
+    for var, idx in record.items():
+        if var not in known:
+            raise ValueError(f"record: {var!r} is not a variable of the model; expected one of "
+                             f"{', '.join(sorted(known))}")
+        if idx is True:
+            continue
+        arr = np.atleast_1d(np.asarray(idx))
+        if arr.size == 0 or arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= network.n:
+            raise ValueError(f"record: indices of {var!r} must be integers in [0, {network.n - 1}], "
+                             f"got {arr.tolist()[:10]}")
+
+
+def _check_completed(results: Path, device: str) -> None:
+    """Brian2's standalone binary stops early on SIGINT and still exits 0; it records the
+    completed fraction of the run in last_run_info.txt."""
+    info = results / "last_run_info.txt"
+    if not info.exists():
+        return
+    try:
+        fraction = float(info.read_text().split()[1])
+    except (IndexError, ValueError):
+        return
+    if fraction < 1.0 - 1e-9:
+        raise SimulationInterrupted(f"the {device} run stopped after {fraction:.1%} of its duration")
 
 
 def _to_seconds(value, name) -> float:
@@ -195,11 +233,15 @@ class Simulator:
         self.device = device
         self.duration = _to_seconds(duration, "duration")
         self.dt = _to_seconds(dt if dt is not None else getattr(network.model, "dt", None) or "0.1 ms", "dt")
-        if self.duration <= 0 or self.dt <= 0:
-            raise ValueError("duration and dt must be positive")
+        if not (np.isfinite(self.duration) and np.isfinite(self.dt) and self.duration > 0 and self.dt > 0):
+            raise ValueError(f"duration and dt must be finite and positive, got duration {self.duration:g} s, "
+                             f"dt {self.dt:g} s")
+        if self.dt > self.duration:
+            raise ValueError(f"dt ({self.dt:g} s) is longer than the duration ({self.duration:g} s)")
         self.noise, self.stimulus, self.spike_input = split_inputs(inputs, network.model)
         self.copies = int(copies)
         self.record = dict(record or {})
+        _check_record(self.record, network)
         self.record_dt = None if record_dt is None else _to_seconds(record_dt, "record_dt")
         self.record_spikes = record_spikes
         self.threads = int(threads)
@@ -291,6 +333,9 @@ class Simulator:
                 obj.variables[var].set_value(arr)
             b2.seed(seed)
             self._net.run(self.duration * b2.second, namespace={}, **self._run_kwargs())
+            reached = float(self._net.t_)
+            if reached < self.duration - 0.5 * self.dt:
+                raise SimulationInterrupted(f"the simulation stopped at {reached:g} s of {self.duration:g} s")
             spike_t = spike_i = None
             if objs.spike_monitor is not None:
                 spike_t = np.asarray(objs.spike_monitor.t_, float)
@@ -487,6 +532,9 @@ class Simulator:
                 proc = subprocess.run([str(self.build_dir / "main"), *args], cwd=self.build_dir,
                                       stdout=None if self.progress else out, stderr=subprocess.STDOUT if not self.progress else None)
             self.timings["last_run_binary"] = time.perf_counter() - t0
+            if proc.returncode in (-signal.SIGINT, -signal.SIGTERM):
+                raise SimulationInterrupted(f"the {self.device} binary was stopped by a signal")
+            _check_completed(run_dir / "results", self.device)
             if proc.returncode != 0:
                 keep = self.build_dir / "failed_run_stdout.txt"
                 shutil.copy(log, keep)

@@ -13,7 +13,12 @@ versions, compile count, wall times), its data files, figures and ``run.log``.
 from __future__ import annotations
 
 import argparse
+import errno
+import math
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -23,31 +28,99 @@ class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
-def _quantity(unit):
+def _quantity(unit, *, positive: bool = True, allow_zero: bool = False):
+    """An argparse type: a finite quantity in ``unit`` (e.g. "500 ms"), > 0 (or >= 0)."""
     def parse(text):
         from .units import UnitError, parse_quantity
 
         try:
-            return parse_quantity(text, unit)
+            q = parse_quantity(text, unit)
         except UnitError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+        x = float(q)
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"expected a finite value in {unit}, got {text!r}")
+        if positive and (x < 0 or (x == 0 and not allow_zero)):
+            bound = ">= 0" if allow_zero else "> 0"
+            raise argparse.ArgumentTypeError(f"expected a value {bound} (in {unit}), got {text!r}")
+        return q
 
     parse.__name__ = f"quantity in {unit}"
     return parse
 
 
+def _integer(minimum: int, maximum: int | None = None):
+    """An argparse type: an integer in [minimum, maximum]. 0 is a value, never "the default"."""
+    def parse(text):
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            rng = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+            raise argparse.ArgumentTypeError(f"expected an integer {rng}, got {text!r}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _number(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+            high_open: bool = False):
+    """An argparse type: a finite number in a range; NaN and inf are refused."""
+    lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
+    if low is not None and high is not None:
+        what = f"a number in {lo_b}{low:g}, {high:g}{hi_b}"
+    elif low is not None:
+        what = f"a number {'>' if low_open else '>='} {low:g}"
+    else:
+        what = "a finite number"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        bad = not math.isfinite(value)
+        if low is not None:
+            bad |= value < low or (low_open and value == low)
+        if high is not None:
+            bad |= value > high or (high_open and value == high)
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def _floats(text: str):
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers > 0, got {text!r}")
+    return values
 
 
 def _indices(text: str):
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated neuron indices, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected comma-separated neuron indices >= 0, got {text!r}")
+    return values
+
+
+def _directory(text: str):
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a directory path, got {text!r}")
+    return Path(text)
+
+
+SEED = _integer(0, 2**32 - 1)  # NumPy and Brian2 seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,25 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "with the model's default input (Poisson background noise) and write DIR/run.json, "
                     "network.npz, spikes.npz, raster.png, dynamics.png and run.log.")
     s.add_argument("--model", required=True, help="shipped model name (see `lnp-brian models`) or path to a .toml file")
-    s.add_argument("--neurons", type=int, help="number of neurons (default: the model's network.n_neurons)")
+    s.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's network.n_neurons)")
     s.add_argument("--duration", type=_quantity("second"), default="1 s",
                    help="simulated time, with unit (e.g. 1s, 500ms; default 1 s)")
     s.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
     s.add_argument("--device", choices=DEVICES, default="cpp_standalone",
                    help="Brian2 backend (default cpp_standalone)")
-    s.add_argument("--seed", type=int, default=1, help="network seed: connectivity, weights, parameters (default 1)")
-    s.add_argument("--init-seed", type=int, help="seed of initial values (default: derived from --seed)")
-    s.add_argument("--noise-seed", type=int, help="seed of the input noise (default: derived from --seed)")
+    s.add_argument("--seed", type=SEED, default=1, help="network seed: connectivity, weights, parameters (default 1)")
+    s.add_argument("--init-seed", type=SEED, help="seed of initial values (default: derived from --seed)")
+    s.add_argument("--noise-seed", type=SEED, help="seed of the input noise (default: derived from --seed)")
     s.add_argument("--no-input", action="store_true", help="simulate without the model's default input")
     s.add_argument("--record", default=None,
                    help="state variable to record as traces (default: v if the model has it, else all)")
     s.add_argument("--record-neurons", type=_indices, default=[0, 1, 2, 3, 4],
                    help="comma-separated neuron indices to record (default 0,1,2,3,4)")
-    s.add_argument("--threads", type=int, default=0, help="OpenMP threads for cpp_standalone (default 0: none)")
-    s.add_argument("--build-dir", type=Path,
+    s.add_argument("--threads", type=_integer(0), default=0, help="OpenMP threads for cpp_standalone (default 0: none)")
+    s.add_argument("--build-dir", type=_directory,
                    help="standalone build directory (default DIR/build); a compiled project there with "
                         "the same structure is re-used without recompiling")
-    s.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    s.add_argument("--out", required=True, type=_directory, help="output directory DIR")
     s.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     s.add_argument("--quiet", action="store_true", help="print only where the results went")
 
@@ -96,37 +169,37 @@ def build_parser() -> argparse.ArgumentParser:
                     "Exponents are in 1/s; every number carries its perturbation size (spiking networks "
                     "show stable chaos: see the docs).")
     ly.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
-    ly.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
-    ly.add_argument("--connection-probability", type=float, metavar="P",
+    ly.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
+    ly.add_argument("--connection-probability", type=_number(0, 1, low_open=True), metavar="P",
                     help="connection probability of a 'random' model (default: the model's); for large "
                          "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
     ly.add_argument("--duration", type=_quantity("second"), default="2 s",
                     help="simulated time of the lambda_max run (default 2 s)")
     ly.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
     ly.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
-    ly.add_argument("--seed", type=int, default=1, help="network seed (default 1); noise and perturbations derive from it")
-    ly.add_argument("--copies", type=int, default=8, help="perturbed copies for lambda_max (default 8)")
-    ly.add_argument("--perturbation", type=float, default=1e-3,
+    ly.add_argument("--seed", type=SEED, default=1, help="network seed (default 1); noise and perturbations derive from it")
+    ly.add_argument("--copies", type=_integer(1), default=8, help="perturbed copies for lambda_max (default 8)")
+    ly.add_argument("--perturbation", type=_number(0, low_open=True), default=1e-3,
                     help="perturbation size d0 in scaled units (mV, pA, nS, ms, 1; default 1e-3)")
     ly.add_argument("--interval", type=_quantity("second"), default="10 ms", help="renormalisation interval (default 10 ms)")
-    ly.add_argument("--transient", type=_quantity("second"), default="200 ms",
+    ly.add_argument("--transient", type=_quantity("second", allow_zero=True), default="200 ms",
                     help="time after the perturbation before averaging (default 200 ms)")
-    ly.add_argument("--warmup", type=_quantity("second"), default="100 ms",
+    ly.add_argument("--warmup", type=_quantity("second", allow_zero=True), default="100 ms",
                     help="time before the perturbation is injected (default 100 ms)")
     ly.add_argument("--no-input", action="store_true", help="no background noise (default: the model's [input] noise)")
     ly.add_argument("--per-neuron", action="store_true",
                     help="also per-neuron exponents: each neuron perturbed in its own copy, batched in one build")
     ly.add_argument("--window", type=_quantity("second"), default="100 ms",
                     help="finite-time window of per-neuron exponents (default 100 ms)")
-    ly.add_argument("--per-neuron-perturbation", type=float, default=0.1,
+    ly.add_argument("--per-neuron-perturbation", type=_number(0, low_open=True), default=0.1,
                     help="size of each neuron's kick in scaled units (default 0.1, i.e. 0.1 mV for v)")
-    ly.add_argument("--per-neuron-count", type=int,
+    ly.add_argument("--per-neuron-count", type=_integer(1),
                     help="perturb only this many neurons (evenly spaced; default all)")
-    ly.add_argument("--spectrum", type=int, metavar="K",
+    ly.add_argument("--spectrum", type=_integer(1), metavar="K",
                     help="also the first K Lyapunov exponents of the linearised (spiking: noise-probe rate "
                          "model) or smooth (ODE models) dynamics")
     ly.add_argument("--sizes", type=_floats, help="finite-size exponents at these perturbation sizes, e.g. 1e-4,1e-2,1")
-    ly.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    ly.add_argument("--out", required=True, type=_directory, help="output directory DIR")
     ly.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     ly.add_argument("--quiet", action="store_true", help="print only where the results went")
 
@@ -140,17 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "once. Writes DIR/trajectory.csv, network_final.npz (compact), network_final_masked.npz, "
                     "run.json, checkpoints/ and figures.")
     pr.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
-    pr.add_argument("--neurons", type=int, help="number of neurons (default: the model's)")
-    pr.add_argument("--connection-probability", type=float, metavar="P",
+    pr.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
+    pr.add_argument("--connection-probability", type=_number(0, 1, low_open=True), metavar="P",
                     help="connection probability of a 'random' model (default: the model's); for large "
                          "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
     pr.add_argument("--method", choices=("lnp", "ap", "random"), default="lnp", help="pruning method (default lnp)")
-    pr.add_argument("--target-neurons", type=float, default=0.57,
+    pr.add_argument("--target-neurons", type=_number(0, 1, high_open=True), default=0.57,
                     help="fraction of neurons removed by the end (default 0.57)")
-    pr.add_argument("--target-synapses", type=float, default=0.5,
+    pr.add_argument("--target-synapses", type=_number(0, 1, high_open=True), default=0.5,
                     help="fraction of synapses removed by the end (default 0.5); it cannot exceed what the "
                          "surviving neurons can hold, see the docs")
-    pr.add_argument("--iterations", type=int, default=5, help="iterations of the geometric schedule (default 5)")
+    pr.add_argument("--iterations", type=_integer(1), default=5, help="iterations of the geometric schedule (default 5)")
     for step, what in (("lyapunov", "Lyapunov weighting of the sparsifier (plain spectral sparsification)"),
                        ("sparsify", "spectral sampling (keep the largest |w| instead)"),
                        ("node-pruning", "betweenness neuron pruning (only isolated neurons go)"),
@@ -163,14 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "perturbed spiking copies")
     pr.add_argument("--duration", type=_quantity("second"), default="1 s",
                     help="simulated time of each probe / lambda_max run (default 1 s)")
-    pr.add_argument("--trials", type=int, default=8, help="Optuna trials of the timescale optimisation (default 8)")
-    pr.add_argument("--pivots", type=int,
+    pr.add_argument("--trials", type=_integer(0), default=8, help="Optuna trials of the timescale optimisation (default 8)")
+    pr.add_argument("--pivots", type=_integer(0),
                     help="betweenness pivots (sampled sources) of the neuron pruning; 0: exact (default: exact "
                          "up to 2,000 active neurons, else 256 pivots)")
-    pr.add_argument("--copies", type=int, default=4, help="perturbed copies for lambda_max (default 4)")
+    pr.add_argument("--copies", type=_integer(1), default=4, help="perturbed copies for lambda_max (default 4)")
     pr.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
-    pr.add_argument("--seed", type=int, default=1, help="seed of the network and of every random choice (default 1)")
-    pr.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    pr.add_argument("--seed", type=SEED, default=1, help="seed of the network and of every random choice (default 1)")
+    pr.add_argument("--out", required=True, type=_directory, help="output directory DIR")
     pr.add_argument("--resume", action="store_true",
                     help="continue an interrupted run in DIR from its last complete iteration")
     pr.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
@@ -185,16 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "seeds), summary.txt, figures (Fig. 3 trajectory, Fig. 4 score vs SOPs, Fig. 5 "
                     "ablations), run.json and runs/KEY/ for every run.")
     ex.add_argument("config", type=Path, help="experiment file (TOML), e.g. configs/lorenz63.toml")
-    ex.add_argument("--out", required=True, type=Path, help="output directory DIR")
+    ex.add_argument("--out", required=True, type=_directory, help="output directory DIR")
     ex.add_argument("--resume", action="store_true",
                     help="skip complete runs and continue interrupted ones from their last complete iteration")
     ex.add_argument("--overwrite", action="store_true", help="replace an experiment already in DIR")
     ex.add_argument("--scheduler", metavar="ADDRESS",
                     help="dask.distributed scheduler address (e.g. tcp://127.0.0.1:8786): every run of the grid "
                          "is sent there; default: local processes")
-    ex.add_argument("--workers", type=int,
+    ex.add_argument("--workers", type=_integer(1),
                     help="local worker processes (default: the config's experiment.workers; 1 runs in this process)")
-    ex.add_argument("--builds", type=Path,
+    ex.add_argument("--builds", type=_directory,
                     help="folder for compiled builds (default DIR/builds); experiments sharing it re-use "
                          "each other's binaries")
     ex.add_argument("--quiet", action="store_true", help="print only where the results went")
@@ -206,40 +279,91 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 done, 1 some runs failed, 2 a user
+    error, printed as one line, 130 interrupted by Ctrl-C or SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .model import ModelError
-    from .network import NetworkFileError
-    from .runs import RunExistsError
-    from .backends import BackendError
-
+    previous = _interrupt_handlers()
     try:
-        if args.command == "simulate":
-            from .commands.simulate import cmd_simulate
-
-            return cmd_simulate(args, argv)
-        if args.command == "models":
-            return cmd_models(args)
-        if args.command == "lyapunov":
-            from .commands.lyapunov import cmd_lyapunov
-
-            return cmd_lyapunov(args, argv)
-        if args.command == "experiment":
-            from .commands.experiment import cmd_experiment
-
-            return cmd_experiment(args, argv)
-        if args.command == "prune":
-            from .commands.prune import cmd_prune
-
-            return cmd_prune(args, argv)
-    except (CLIError, ModelError, NetworkFileError, RunExistsError, BackendError, ValueError, KeyError) as exc:
-        print(f"lnp-brian {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _dispatch(args, argv)
     except KeyboardInterrupt:
-        print(f"lnp-brian {args.command}: interrupted", file=sys.stderr)
+        print(f"lnp-brian {args.command}: interrupted; what was written is marked 'interrupted', "
+              "never complete", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return 2
+    except Exception as exc:  # noqa: BLE001 - user errors become one line, the rest propagate
+        message = user_error_message(exc)
+        if message is None:
+            raise
+        print(f"lnp-brian {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def user_error_message(exc: BaseException) -> str | None:
+    """One line for an error the user can fix (bad input, files, memory); None for a bug."""
+    from .backends import BackendError
+    from .runs import RunExistsError
+
+    if isinstance(exc, (CLIError, ValueError, RunExistsError, BackendError)):
+        return " ".join(str(exc).split())
+    if isinstance(exc, KeyError):
+        return " ".join(str(exc.args[0] if exc.args else exc).split())
+    if isinstance(exc, MemoryError):
+        return "out of memory: the network or recording does not fit in this machine's memory " \
+               "(try fewer neurons, a lower connection probability or a shorter duration)"
+    if isinstance(exc, OSError):
+        path = exc.filename if exc.filename is not None else ""
+        what = exc.strerror or str(exc)
+        note = "; files written before stay as they were" if exc.errno == errno.ENOSPC else ""
+        return f"{path}: {what}{note}" if path else f"{what}{note}"
+    return None
+
+
+def _interrupt_handlers():
+    """In the main thread: Ctrl-C raises KeyboardInterrupt (Python's own handler, in place of
+    Brian2's, which turns it into a quiet early stop; a process started with SIGINT ignored,
+    such as a background job, keeps ignoring it), and SIGTERM ends a command the same way
+    (status 'interrupted'). Returns the previous SIGTERM handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    import brian2
+
+    started_with = getattr(getattr(brian2, "_int_handler", None), "previous_handler", None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if started_with is signal.SIG_IGN else signal.default_int_handler)
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:  # a forked worker: die as usual
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _dispatch(args, argv) -> int:
+    if args.command == "models":
+        return cmd_models(args)
+    if args.command == "simulate":
+        from .commands.simulate import cmd_simulate
+
+        return cmd_simulate(args, argv)
+    if args.command == "lyapunov":
+        from .commands.lyapunov import cmd_lyapunov
+
+        return cmd_lyapunov(args, argv)
+    if args.command == "experiment":
+        from .commands.experiment import cmd_experiment
+
+        return cmd_experiment(args, argv)
+    if args.command == "prune":
+        from .commands.prune import cmd_prune
+
+        return cmd_prune(args, argv)
+    raise CLIError(f"unknown command {args.command}")
 
 
 def cmd_models(args) -> int:

@@ -175,7 +175,10 @@ def parse_distribution(spec, expected=None, *, where: str = "") -> Distribution:
             val = spec[key]
             if isinstance(val, bool) or not isinstance(val, (int, float)):
                 raise DistributionError(f"{sub}: expected a plain number, got {val!r}")
-            params[key] = float(val)
+            try:
+                params[key] = float(parse_quantity(val, DIMENSIONLESS, where=sub))
+            except UnitError as exc:
+                raise DistributionError(str(exc)) from None
             continue
         try:
             q = parse_quantity(spec[key], dim, where=sub)
@@ -198,10 +201,15 @@ def parse_distribution(spec, expected=None, *, where: str = "") -> Distribution:
 
 def _check(d: Distribution, where: str) -> None:
     p = d.params
+    for key, val in [*p.items(), ("min", d.min), ("max", d.max)]:
+        if val is not None and not np.isfinite(val):  # parse_quantity refuses these already
+            raise DistributionError(f"{where}.{key}: {val!r} is not a finite number; every number must be finite")
     positive = {"std": "std", "cv": "cv", "shape": "shape", "scale": "scale"}
     for key, label in positive.items():
         if key in p and not p[key] > 0:
             raise DistributionError(f"{where}.{key}: {label} must be > 0, got {p[key]}")
+    if "cv" in p and p["cv"] > 1e150:  # cv**2 would overflow when sampling
+        raise DistributionError(f"{where}.cv: cv must lie in (0, 1e150], got {p['cv']}")
     if d.kind == "uniform" and not p["high"] > p["low"]:
         raise DistributionError(f"{where}: uniform needs high > low")
     if d.kind in ("lognormal", "gamma") and "mean" in p and not p["mean"] > 0:

@@ -28,6 +28,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import json
 import math
 import os
 import sys
@@ -63,6 +64,19 @@ _PRUNING_KEYS = {"target_neurons": float, "target_synapses": float, "iterations"
                  "duration": str, "copies": int, "perturbation": float, "interval": str,
                  "exponents": str, "exponent_window": str, "spectrum_k": int, "betweenness_pivots": int,
                  "regrow_budget": float, "reweight": bool, "resistances": str, "exponent_neurons": int}
+
+#: experiment file keys -> PruneConfig fields where they differ
+_PRUNE_FIELDS = {"lyapunov_copies": "copies"}
+# task defaults (used by the runs and by the checks of load_experiment)
+SERIES_SAMPLES = 2000
+SERIES_SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
+IMAGE_COUNTS = {"digits": (300, 200), "cifar10": (1000, 500), "cifar100": (1000, 500)}
+# bounds against typing slips (a grid of this size would never finish anyway)
+MIN_NEURONS, MAX_NEURONS = 10, 1_000_000
+MAX_SAMPLES = 10_000_000
+MAX_SEEDS = 10_000
+MAX_WORKERS = 4096
+MAX_RETRIES = 100
 
 #: columns of results.csv, in order (metrics a task does not have are left empty)
 RESULT_COLUMNS = [
@@ -182,6 +196,8 @@ def parse_method(name: str) -> tuple[str, dict]:
     """``"lnp-no-lyapunov"`` -> ("lnp", {"lyapunov": "off"}); ``"dense"`` -> ("dense", {})."""
     from .pruning import METHODS
 
+    if not isinstance(name, str):
+        raise ValueError(f"a method is a name (string), got {name!r}")
     if name == "dense" or name in METHODS:
         return name, {}
     for mode, word in (("off", "-no-"), ("random", "-random-")):
@@ -193,6 +209,10 @@ def parse_method(name: str) -> tuple[str, dict]:
     raise ValueError(f"unknown method {name!r}; expected one of {', '.join(valid)}")
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 def _check_keys(source, section: str, table: dict, allowed) -> None:
     bad = sorted(set(table) - set(allowed))
     if bad:
@@ -200,12 +220,30 @@ def _check_keys(source, section: str, table: dict, allowed) -> None:
                                     f"unknown key; expected one of {', '.join(sorted(allowed))}")
 
 
+def _table(source, key: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise ExperimentConfigError(source, key, f"expected a table [{key}], got {value!r}")
+    return value
+
+
 def _typed(source, key, value, kind):
     ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not ok:
-        raise ExperimentConfigError(source, key, f"expected {kind.__name__}, got {value!r}")
+        raise ExperimentConfigError(source, key, f"expected {_KIND_NAMES.get(kind, kind.__name__)}, got {value!r}")
+    return value
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _int_in(source, key, value, lo: int, hi: int | None = None, what: str = "") -> int:
+    """An integer lo <= value (<= hi)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= lo and (hi is None or value <= hi)
+    if not ok:
+        rng_text = f">= {lo}" if hi is None else f"from {lo} to {hi:,}"
+        raise ExperimentConfigError(source, key, f"expected an integer {rng_text}{what}, got {value!r}")
     return value
 
 
@@ -213,16 +251,35 @@ def _check_quantity(source, key, value, unit):
     from .units import UnitError, parse_quantity
 
     try:
-        parse_quantity(value, unit)
+        q = float(parse_quantity(value, unit))
     except (UnitError, TypeError, ValueError) as exc:
-        raise ExperimentConfigError(source, key, f"expected a quantity in {unit} such as '5 ms': {exc}") from None
+        raise ExperimentConfigError(source, key, f"expected a quantity in {unit} such as "
+                                                 f"{_UNIT_EXAMPLES.get(unit, repr('1 ' + unit))}, got {value!r}: "
+                                                 f"{_one_line(exc)}") from None
+    if not math.isfinite(q):
+        raise ExperimentConfigError(source, key, f"expected a finite quantity in {unit}, got {value!r}")
     return value
+
+
+_UNIT_EXAMPLES = {"second": "'5 ms'", "amp": "'100 pA'"}
+
+
+def _finite(source, value, key: str = "") -> None:
+    """Every number of the document is finite (TOML allows nan and inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExperimentConfigError(source, key, f"expected a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite(source, v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite(source, v, f"{key}[{i}]")
 
 
 def _parse_task(source, k: int, table: dict) -> TaskSpec:
     where = f"tasks[{k}]"
     if not isinstance(table, dict):
-        raise ExperimentConfigError(source, where, "expected a [[tasks]] table")
+        raise ExperimentConfigError(source, where, f"expected a [[tasks]] table, got {table!r}")
     kind = table.get("kind")
     if kind not in SERIES_KINDS + IMAGE_KINDS:
         raise ExperimentConfigError(source, f"{where}.kind",
@@ -239,15 +296,28 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
     units = {"sample_time": "second", "feature_tau": "second", "present": "second", "rest": "second",
              "input_gain": "amp", "input_weight": "amp"}
     for key, unit in units.items():
-        if key in opts:
+        if key in opts and not (key == "rest" and opts[key] == 0 and not isinstance(opts[key], bool)):
             _check_quantity(source, f"{where}.{key}", opts[key], unit)
     for key in ("samples", "washout", "chunk", "stdp_epochs", "n_train", "n_test", "batch", "data_seed"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], int)
+    for key in ("dt", "train", "val", "test", "input_fraction"):
+        if key in opts:
+            _typed(source, f"{where}.{key}", opts[key], float)
+    for key in ("signed", "noise"):
+        if key in opts:
+            _typed(source, f"{where}.{key}", opts[key], bool)
+    for key in ("label", "color", "path"):
+        if key in opts:
+            _typed(source, f"{where}.{key}", opts[key], str)
+    if "data_seed" in opts:
+        _int_in(source, f"{where}.data_seed", opts["data_seed"], 0)
     if "horizons" in opts:
         h = opts["horizons"]
         if not (isinstance(h, list) and h and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in h)):
             raise ExperimentConfigError(source, f"{where}.horizons", f"expected a list of integers >= 1, got {h!r}")
+        if len(set(h)) != len(h):
+            raise ExperimentConfigError(source, f"{where}.horizons", f"expected distinct horizons, got {h!r}")
     if kind in ("cifar10", "cifar100"):
         if "path" not in opts:
             raise ExperimentConfigError(source, f"{where}.path",
@@ -262,63 +332,162 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
     return TaskSpec(name=name, kind=kind, regime=regime, options=opts)
 
 
+def _check_task_data(source, k: int, task: TaskSpec) -> None:
+    """The data set settings of a task (model independent), with the data sets' own checks."""
+    from . import datasets as ds
+    from .tasks import TaskOptionError, image_counts
+
+    where, o = f"tasks[{k}]", task.options
+    if task.family == "series":
+        samples = _int_in(source, f"{where}.samples", o.get("samples", SERIES_SAMPLES), 2, MAX_SAMPLES)
+        if "dt" in o and not o["dt"] > 0:
+            raise ExperimentConfigError(source, f"{where}.dt", f"expected a sampling step > 0 (time units of the "
+                                                               f"{task.kind} system), got {o['dt']!r}")
+        gen = {"lorenz63": ds.lorenz63, "rossler": ds.rossler, "mackey_glass": ds.mackey_glass}[task.kind]
+        kw = {"seed": int(o.get("data_seed", 0)), **({"dt": float(o["dt"])} if "dt" in o else {})}
+        try:
+            gen(1, **kw)  # the generator's own checks of dt (mackey_glass: tau / dt), cheap
+        except (ValueError, FloatingPointError) as exc:
+            raise ExperimentConfigError(source, f"{where}.dt", _one_line(exc)) from None
+        fr = {key: float(o.get(key, d)) for key, d in SERIES_SPLITS.items()}
+        for key in SERIES_SPLITS:
+            if key in o and not 0 < o[key] < 1:
+                raise ExperimentConfigError(source, f"{where}.{key}",
+                                            f"expected the fraction of the series in the {key} block, 0 < f < 1, "
+                                            f"got {o[key]!r}")
+        if abs(sum(fr.values()) - 1.0) > 1e-9:
+            given = next((key for key in SERIES_SPLITS if key in o), "train")
+            raise ExperimentConfigError(source, f"{where}.{given}",
+                                        "expected train + val + test = 1 (defaults 0.6, 0.2, 0.2 for those not "
+                                        f"given), got {fr['train']:g} + {fr['val']:g} + {fr['test']:g} = "
+                                        f"{sum(fr.values()):g}")
+        try:  # block lengths against the longest horizon: the task builder's own check
+            ds.make_series_task(np.arange(float(samples)), horizon=max(task.horizons), **fr)
+        except ValueError as exc:
+            raise ExperimentConfigError(source, f"{where}.{'horizons' if 'horizons' in o else 'samples'}",
+                                        f"{_one_line(exc)} (samples = {samples}, horizons = {task.horizons})") from None
+    else:
+        n_train, n_test = IMAGE_COUNTS[task.kind]
+        try:
+            image_counts(task.kind, o.get("n_train", n_train), o.get("n_test", n_test), label=o.get("label", "fine"))
+        except TaskOptionError as exc:
+            raise ExperimentConfigError(source, f"{where}.{exc.option}", _one_line(exc)) from None
+
+
+def _check_task_model(source, k: int, task: TaskSpec, model: str, spec) -> None:
+    """A task's encoder options against one model of the grid (units, simulation step), with
+    the task runners' own checks (lnp_brian.tasks.series_options / image_options)."""
+    from .tasks import TaskOptionError, _sim_dt, image_options, series_options
+
+    where = f"tasks[{k}]"
+    if task.regime == "stdp" and spec.plasticity is None:
+        raise ExperimentConfigError(source, f"{where}.regime", f"expected 'readout': model {model!r} has no "
+                                                               "[plasticity] section for regime 'stdp'")
+    keys = _SERIES_KEYS if task.family == "series" else _IMAGE_KEYS
+    kw = {arg: task.options[key] for key, arg in keys.items()
+          if arg is not None and key in task.options and key not in ("n_train", "n_test", "data_seed", "path", "label")}
+    try:  # the model-independent checks first: their messages name no model
+        (series_options if task.family == "series" else image_options)(**kw)
+    except TaskOptionError as exc:
+        raise ExperimentConfigError(source, f"{where}.{exc.option}", _one_line(exc)) from None
+    try:
+        dt = _sim_dt(None, spec)
+        if task.family == "series":
+            if spec.neuron.input is None:
+                raise ExperimentConfigError(source, "network.models", f"{model!r} has no input current (neuron.input) "
+                                                                      f"for the series task {task.name!r}")
+            series_options(**kw, input_dim=spec.neuron.input_dim, dt=dt)
+        else:
+            if spec.synapse is None:
+                raise ExperimentConfigError(source, "network.models", f"{model!r} has no [synapse] section for the "
+                                                                      f"input synapses of the image task {task.name!r}")
+            image_options(**kw, weight_dim=spec.synapse.weight_dim, dt=dt)
+    except TaskOptionError as exc:
+        raise ExperimentConfigError(source, f"{where}.{exc.option}", f"{_one_line(exc)} (model {model!r})") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ExperimentConfigError(path, "", "is a directory; expected an experiment file (TOML)") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentConfigError(path, "", f"not UTF-8 text (byte {exc.start}); expected an experiment file "
+                                              "(TOML)") from None
+    except OSError as exc:
+        raise ExperimentConfigError(path, "", f"cannot be read: {exc.strerror or exc}") from None
+
+
 def load_experiment(path) -> ExperimentConfig:
-    """Read and check an experiment file; errors name the file, the key and what was expected."""
+    """Read and check an experiment file; errors name the file, the key, the value and what
+    was expected (:class:`ExperimentConfigError`, one line). Every key is checked here, before
+    anything runs: types, ranges, finite numbers, non-empty grids, the pruning schedule for
+    every method (:class:`lnp_brian.pruning.PruneConfig`), and each task's data set and encoder
+    options against every model (the task runners' own checks)."""
     from .backends import DEVICES
     from .model import load_model
+    from .pruning import PruneConfigError
 
     path = Path(path)
     if not path.exists():
         shipped = Path(__file__).resolve().parent.parent / "configs"
         hint = f"; shipped configs: {', '.join(sorted(p.name for p in shipped.glob('*.toml')))}" if shipped.is_dir() else ""
         raise ExperimentConfigError(path, "", f"no such file{hint}")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ExperimentConfigError(path, "", f"not valid TOML: {exc}") from None
+        raise ExperimentConfigError(path, "", f"not valid TOML: {_one_line(exc)}") from None
     src = str(path)
     _check_keys(src, "", doc, {"experiment", "network", "pruning", "tasks"})
-    ex = doc.get("experiment", {})
+    _finite(src, doc)
+    ex = _table(src, "experiment", doc.get("experiment", {}))
     _check_keys(src, "experiment", ex, {"name", "seeds", "methods", "device", "workers", "retries"})
-    nw = doc.get("network", {})
+    nw = _table(src, "network", doc.get("network", {}))
     _check_keys(src, "network", nw, {"models", "neurons"})
-    pr = doc.get("pruning", {})
+    pr = _table(src, "pruning", doc.get("pruning", {}))
     _check_keys(src, "pruning", pr, _PRUNING_KEYS)
     pruning = {k: _typed(src, f"pruning.{k}", v, _PRUNING_KEYS[k]) for k, v in pr.items()}
     for key in ("duration", "interval", "exponent_window"):
         if key in pruning:
             _check_quantity(src, f"pruning.{key}", pruning[key], "second")
 
+    name = ex.get("name", path.stem)
+    if not (isinstance(name, str) and name.strip() and "\n" not in name):
+        raise ExperimentConfigError(src, "experiment.name", f"expected a non-empty one-line name, got {name!r}")
     seeds = ex.get("seeds", 5)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ExperimentConfigError(src, "experiment.seeds", "expected a count >= 1 or a list of seeds")
+        _int_in(src, "experiment.seeds", seeds, 1, MAX_SEEDS, " (a count: seeds 1..N) or a list of seeds")
         seeds = list(range(1, seeds + 1))
-    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-        raise ExperimentConfigError(src, "experiment.seeds", f"expected a count or a list of integers, got {seeds!r}")
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                      for s in seeds)):
+        raise ExperimentConfigError(src, "experiment.seeds",
+                                    f"expected a count >= 1 or a non-empty list of integers >= 0, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
-        raise ExperimentConfigError(src, "experiment.seeds", f"seeds repeat: {seeds}")
+        raise ExperimentConfigError(src, "experiment.seeds", f"expected distinct seeds, got {seeds} (seeds repeat)")
     methods = ex.get("methods", ["dense", "lnp", "ap", "random"])
     if not (isinstance(methods, list) and methods):
-        raise ExperimentConfigError(src, "experiment.methods", "expected a non-empty list of method names")
+        raise ExperimentConfigError(src, "experiment.methods", f"expected a non-empty list of method names, got {methods!r}")
     for m in methods:
         try:
             parse_method(m)
         except ValueError as exc:
             raise ExperimentConfigError(src, "experiment.methods", str(exc)) from None
+    if len(set(methods)) != len(methods):
+        raise ExperimentConfigError(src, "experiment.methods", f"expected distinct methods, got {methods!r}")
     device = ex.get("device", "cpp_standalone")
     if device not in DEVICES:
         raise ExperimentConfigError(src, "experiment.device", f"expected one of {', '.join(DEVICES)}, got {device!r}")
-    workers = _typed(src, "experiment.workers", ex.get("workers", 1), int)
-    retries = _typed(src, "experiment.retries", ex.get("retries", 1), int)
-    if workers < 1 or retries < 0:
-        raise ExperimentConfigError(src, "experiment.workers", "expected workers >= 1 and retries >= 0")
+    workers = _int_in(src, "experiment.workers", _typed(src, "experiment.workers", ex.get("workers", 1), int), 1, MAX_WORKERS)
+    retries = _int_in(src, "experiment.retries", _typed(src, "experiment.retries", ex.get("retries", 1), int), 0, MAX_RETRIES)
 
     models = nw.get("models", ["hrsnn"])
     if isinstance(models, str):
         models = [models]
-    resolved = []
+    if not (isinstance(models, list) and models and all(isinstance(m, str) and m for m in models)):
+        raise ExperimentConfigError(src, "network.models",
+                                    f"expected a model name or path, or a non-empty list of them, got {models!r}")
+    resolved, specs = [], {}
     for m in models:
         candidate = Path(m)
         if m.endswith(".toml") and not candidate.is_absolute():
@@ -327,29 +496,55 @@ def load_experiment(path) -> ExperimentConfig:
         try:
             spec = load_model(m)
         except Exception as exc:  # ModelError and unknown names: say which entry
-            raise ExperimentConfigError(src, "network.models", f"{m!r}: {exc}") from None
+            raise ExperimentConfigError(src, "network.models", f"{m!r}: {_one_line(exc)}") from None
         if not spec.neuron.spiking:
             raise ExperimentConfigError(src, "network.models", f"{m!r} has no spiking neurons; tasks read spikes")
+        if m in specs:
+            raise ExperimentConfigError(src, "network.models", f"expected distinct models, got {models!r}")
         resolved.append(m)
+        specs[m] = spec
     neurons = nw.get("neurons")
-    if neurons is not None and (_typed(src, "network.neurons", neurons, int) < 10):
-        raise ExperimentConfigError(src, "network.neurons", "expected an integer >= 10")
+    if neurons is not None:
+        _int_in(src, "network.neurons", _typed(src, "network.neurons", neurons, int), MIN_NEURONS, MAX_NEURONS)
 
     tables = doc.get("tasks", [])
     if not isinstance(tables, list) or not tables:
-        raise ExperimentConfigError(src, "tasks", "expected at least one [[tasks]] table")
+        raise ExperimentConfigError(src, "tasks", f"expected at least one [[tasks]] table, got {tables!r}")
     tasks = [_parse_task(src, k, t) for k, t in enumerate(tables)]
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ExperimentConfigError(src, "tasks", f"task names repeat: {names}; give each a distinct name")
-    name = ex.get("name", path.stem)
+    for k, task in enumerate(tasks):
+        _check_task_data(src, k, task)
+        for m, spec in specs.items():
+            _check_task_model(src, k, task, m, spec)
     cfg = ExperimentConfig(name=str(name), models=resolved, methods=list(methods), seeds=list(seeds), tasks=tasks,
                            neurons=neurons, device=device, workers=workers, retries=retries, pruning=pruning,
                            source=src, text=text)
-    try:
-        _prune_config(cfg, "lnp", {}, seeds[0])
-    except (ValueError, TypeError) as exc:
-        raise ExperimentConfigError(src, "pruning", str(exc)) from None
+    # the pruning schedule of every method, with PruneConfig's own checks
+    for m in methods:
+        method, steps = parse_method(m)
+        if method == "dense":  # measured, never pruned: no optimisation trials needed
+            steps = {"timescale": "off"}
+        try:
+            pconfig = _prune_config(cfg, method, steps, seeds[0])
+        except PruneConfigError as exc:
+            key = _PRUNE_FIELDS.get(exc.field, exc.field)
+            key = f"pruning.{key}" if key in _PRUNING_KEYS else "pruning"
+            raise ExperimentConfigError(src, key, f"expected {exc.expected}, got {exc.value!r}") from None
+        except (ValueError, TypeError) as exc:
+            raise ExperimentConfigError(src, "pruning", f"{_one_line(exc)} (method {m})") from None
+    # the renormalisation interval on every model's simulation step (checked by the Lyapunov
+    # engine only once a run has started)
+    from .tasks import _sim_dt
+    from .units import parse_quantity
+
+    interval = float(parse_quantity(pconfig.interval, "second"))
+    for m, spec in specs.items():
+        dt = _sim_dt(None, spec)
+        if abs(interval / dt - round(interval / dt)) > 1e-6:
+            raise ExperimentConfigError(src, "pruning.interval", f"expected a multiple of the simulation step dt = "
+                                                                 f"{dt * 1e3:g} ms of model {m!r}, got {pconfig.interval!r}")
     return cfg
 
 
@@ -364,8 +559,9 @@ def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
     from .pruning import PruneConfig
 
     p = dict(cfg.pruning)
-    if "copies" in p:
-        p["lyapunov_copies"] = p.pop("copies")
+    for key, fld in _PRUNE_FIELDS.items():
+        if fld in p:
+            p[key] = p.pop(fld)
     return PruneConfig(method="lnp" if method == "dense" else method, steps=steps, seed=seed,
                        device=cfg.device, **p)
 
@@ -374,8 +570,6 @@ def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
 # one run
 # ==========================================================================================
 def _short_hash(obj) -> str:
-    import json
-
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -443,7 +637,7 @@ class TaskEvaluator:
                 runner_kw[arg] = o[key]
         self.runners = []
         if task.family == "series":
-            n = int(o.get("samples", 2000))
+            n = int(o.get("samples", SERIES_SAMPLES))
             gen = {"lorenz63": ds.lorenz63, "rossler": ds.rossler, "mackey_glass": ds.mackey_glass}[task.kind]
             kw = {"seed": int(o.get("data_seed", 0))}
             if "dt" in o:
@@ -456,11 +650,13 @@ class TaskEvaluator:
         else:
             data_seed = int(o.get("data_seed", 0))
             if task.kind == "digits":
-                r = ImageTaskRunner.digits(network, int(o.get("n_train", 300)), int(o.get("n_test", 200)),
+                r = ImageTaskRunner.digits(network, int(o.get("n_train", IMAGE_COUNTS["digits"][0])),
+                                           int(o.get("n_test", IMAGE_COUNTS["digits"][1])),
                                            data_seed=data_seed, device=device, name=task.name, **common, **runner_kw)
             else:
-                r = ImageTaskRunner.cifar(network, o["path"], task.kind, int(o.get("n_train", 1000)),
-                                          int(o.get("n_test", 500)), label=o.get("label", "fine"), device=device,
+                r = ImageTaskRunner.cifar(network, o["path"], task.kind, int(o.get("n_train", IMAGE_COUNTS[task.kind][0])),
+                                          int(o.get("n_test", IMAGE_COUNTS[task.kind][1])), label=o.get("label", "fine"),
+                                          device=device,
                                           name=task.name, **common, **runner_kw)
             self.runners.append(r)
         self.names = task.row_names
@@ -492,6 +688,9 @@ class TaskEvaluator:
             r.close()
 
 
+OUTPUT_FILES = ("config.toml", "runs", "builds", "results.csv", "summary.csv", "summary.txt")
+
+
 def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None, echo: bool = False) -> dict:
     """Run one grid entry into ``out/runs/<key>/`` (resuming its checkpoints) and return its
     rows. A complete run (``result.json``) is returned as saved. Compiled builds go to
@@ -505,7 +704,7 @@ def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None
     d = out / "runs" / spec.key
     done = d / "result.json"
     if done.exists():
-        return read_json(done)
+        return read_result(done)
     # one BLAS thread in every run, wherever it runs: floating-point sums then do not depend
     # on the executor (dask workers default to one thread, this process may have more), so
     # local and distributed grids give identical results; parallelism comes from the runs
@@ -568,8 +767,11 @@ def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
                "seeds": {"network": spec.seed, "pruning": spec.seed,
                          "task_noise": evaluator.eval_seed, "encoder": derive_seed(spec.seed, "experiment.encoder")},
                "versions": versions(), "host": os.uname().nodename, "pid": os.getpid()}
-        write_json(done, res)  # written last: marks the run complete
-        return read_json(done)  # plain JSON values, as a resumed or skipped run returns them
+        write_result(done, res)  # written last: marks the run complete
+        return read_result(done)  # plain JSON values, as a resumed or skipped run returns them
+    except KeyboardInterrupt:
+        log("interrupted: not complete; its checkpoints are kept for --resume")
+        raise
     except BaseException:
         log("failed:\n" + traceback.format_exc())
         raise
@@ -577,9 +779,99 @@ def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
         logf.close()
 
 
+def _plain(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def _result_digest(obj: dict) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_result(path, res: dict) -> Path:
+    """Write a run's ``result.json`` (atomically) with the SHA-256 of its contents under
+    ``"sha256"``, which :func:`read_result` checks."""
+    plain = json.loads(json.dumps(res, default=_plain))  # the values a reader gets back
+    plain.pop("sha256", None)
+    plain["sha256"] = _result_digest(plain)
+    return write_json(path, plain)
+
+
+def read_result(path) -> dict:
+    """A run's ``result.json``, checked against its SHA-256 (the ``"sha256"`` entry, removed
+    from the dict returned). A file changed or truncated after it was written raises
+    :class:`lnp_brian.pruning.CheckpointError` (a ValueError naming the file) instead of
+    being used."""
+    from .pruning import CheckpointError
+
+    path = Path(path)
+    advice = f"delete it (--resume then runs {path.parent.name} again) or run with --overwrite"
+    try:
+        obj = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(path, f"result {path} cannot be read ({_one_line(exc)}); {advice}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("sha256"), str):
+        raise CheckpointError(path, f"result {path} has no checksum (written by an older version, or altered); {advice}")
+    digest = obj.pop("sha256")
+    if _result_digest(obj) != digest.lower():
+        raise CheckpointError(path, f"result {path} does not match its checksum: it was changed or truncated after "
+                                    f"it was written; {advice}")
+    return obj
+
+
 # ==========================================================================================
 # executors and the grid
 # ==========================================================================================
+class _SigintWatch:
+    """Notes a Ctrl-C (SIGINT) while the grid runs, then lets the previous handler act (by
+    default: KeyboardInterrupt). Worker processes get the same signal; a run that fails
+    because of it is then recorded as interrupted, not as failed or retried. Outside the main
+    thread (where handlers cannot be set) it only reports KeyboardInterrupts."""
+
+    def __init__(self):
+        self.seen = False
+        self._previous = None
+        self._installed = False
+
+    def _handler(self, signum, frame):
+        import signal
+
+        self.seen = True
+        prev = self._previous
+        if prev == signal.SIG_IGN:
+            return None
+        if callable(prev) and prev != signal.SIG_DFL:
+            return prev(signum, frame)  # default: raises KeyboardInterrupt
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.getsignal(signal.SIGINT)
+                signal.signal(signal.SIGINT, self._handler)
+                self._installed = True
+            except (ValueError, OSError):
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._installed:
+            try:
+                signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
+            except (ValueError, OSError, TypeError):
+                pass
+        return False
+
+
 class _LocalPool:
     """Runs in local worker processes (spawned: Brian2's global state stays per process)."""
 
@@ -750,6 +1042,8 @@ class Experiment:
         self.config = config if isinstance(config, ExperimentConfig) else load_experiment(config)
         self.run_dir = RunDir(out, overwrite=overwrite, resume=resume, command="experiment", argv=argv)
         self.out = self.run_dir.path
+        for name in OUTPUT_FILES:  # the manifest: what --overwrite may remove later
+            self.run_dir.file(name)
         self.scheduler = scheduler
         self.builds = str(Path(builds).resolve()) if builds else None
         self.workers = int(workers or self.config.workers)
@@ -769,7 +1063,43 @@ class Experiment:
         return _Inline() if self.workers == 1 else _LocalPool(self.workers)
 
     def run(self) -> list[dict]:
-        """Run every grid entry not yet complete; returns the summary rows."""
+        """Run every grid entry not yet complete; returns the summary rows.
+
+        ``run.json`` ends with status ``complete``, ``incomplete`` (some runs failed after
+        their retries: :class:`ExperimentIncomplete`), ``interrupted`` (Ctrl-C: the
+        KeyboardInterrupt is re-raised; complete runs and the others' checkpoints are kept for
+        ``--resume``) or ``failed`` (any other error, re-raised)."""
+        results: dict = {}
+        failures: dict = {}
+        t0 = time.perf_counter()
+        with _SigintWatch() as sigint:
+            try:
+                summary, specs = self._run(results, failures, sigint)
+            except BaseException as exc:
+                interrupted = isinstance(exc, KeyboardInterrupt) or sigint.seen
+                self._stop("interrupted" if interrupted else "failed", results, failures, t0, exc)
+                raise
+        if failures:
+            raise ExperimentIncomplete(f"{len(failures)} of {len(specs)} runs failed: {', '.join(sorted(failures))}; "
+                                       f"the others are in {self.out / 'results.csv'}; rerun with --resume")
+        return summary
+
+    def _stop(self, status: str, results: dict, failures: dict, t0: float, exc: BaseException) -> None:
+        """Record an experiment that stopped early (never as complete) and release run.log."""
+        run = self.run_dir
+        try:
+            if status == "interrupted":
+                self.log(f"interrupted: {len(results)} runs complete; their results and the other runs' "
+                         f"checkpoints are kept: continue with --resume")
+            else:
+                run.update(error=_one_line(f"{type(exc).__name__}: {exc}"))
+            run.update(wall_seconds={**run.info.get("wall_seconds", {}), "grid": round(time.perf_counter() - t0, 3)},
+                       failed=failures, complete=sorted(results))
+            run.write(status)
+        finally:
+            run.close()
+
+    def _run(self, results: dict, failures: dict, sigint) -> tuple:
         from .backends import versions
 
         cfg, run = self.config, self.run_dir
@@ -779,19 +1109,17 @@ class Experiment:
                    grid={"runs": len(specs), "models": cfg.models, "methods": cfg.methods, "seeds": cfg.seeds,
                          "tasks": [t.name for t in cfg.tasks]})
         run.write("running")
-        results: dict = {}
         todo = []
         for s in specs:
             f = self.out / "runs" / s.key / "result.json"
             if f.exists():
-                results[s.key] = read_json(f)
+                results[s.key] = read_result(f)  # checked against its checksum
             else:
                 todo.append(s)
         if results:
             self.log(f"{len(results)} of {len(specs)} runs already complete: skipped")
         ex = self._executor()
         self.log(f"experiment {cfg.name}: {len(todo)} runs to go on {ex.describe} -> {self.out}")
-        failures: dict = {}
         t0 = time.perf_counter()
         try:
             cfg_d = cfg.to_dict()
@@ -808,6 +1136,8 @@ class Experiment:
                     except KeyboardInterrupt:
                         raise
                     except BaseException as exc:  # noqa: BLE001 - report, retry, carry on
+                        if sigint.seen:  # a worker stopped by the same Ctrl-C: not a failure
+                            raise KeyboardInterrupt from exc
                         msg = f"{type(exc).__name__}: {exc}"
                         if tries < cfg.retries:
                             self.log(f"run {s.key} failed ({msg}); retrying (log: runs/{s.key}/run.log)")
@@ -825,6 +1155,8 @@ class Experiment:
                     break
         finally:
             ex.close()
+        if sigint.seen:  # a Ctrl-C whose KeyboardInterrupt something swallowed: still not complete
+            raise KeyboardInterrupt
         rows = [r for v in results.values() for r in v["rows"]]
         summary = []
         if rows:
@@ -834,6 +1166,8 @@ class Experiment:
             from . import report
 
             figures = report.experiment_figures(rows, self.out)
+            for name in figures:
+                run.file(name)
             (self.out / "summary.txt").write_text(report.summary_table(summary) + "\n", encoding="utf-8")
         else:
             figures = []
@@ -843,7 +1177,4 @@ class Experiment:
                    files=["results.csv", "summary.csv", "summary.txt", "config.toml", *figures, "runs/", "builds/"])
         run.write("complete" if not failures else "incomplete")
         run.close()
-        if failures:
-            raise ExperimentIncomplete(f"{len(failures)} of {len(specs)} runs failed: {', '.join(sorted(failures))}; "
-                               f"the others are in {self.out / 'results.csv'}; rerun with --resume")
-        return summary
+        return summary, specs

@@ -28,7 +28,7 @@ from .files import atomic_savez
 from .seeding import derive_seed, rng
 from .units import unit_string
 
-__all__ = ["Network", "NetworkFileError", "build_network", "FORMAT"]
+__all__ = ["Network", "NetworkFileError", "build_network", "check_size", "expected_synapses", "FORMAT"]
 
 FORMAT = "lnp_brian.network/1"
 
@@ -398,6 +398,51 @@ def connectivity_with_p(model, p: float) -> dict:
     return conn
 
 
+# Bytes per synapse while a network is built and simulated: pre/post indices, weight, mask,
+# per-synapse parameters, the sampler's temporaries and Brian2's own arrays (measured order of
+# magnitude, deliberately generous), and per neuron.
+_BYTES_PER_SYNAPSE = 160
+_BYTES_PER_NEURON = 2_000
+
+
+def expected_synapses(n: int, connectivity: dict) -> float:
+    """Expected number of synapses of an ``n``-neuron network with this connectivity table."""
+    kind = connectivity.get("kind", "none")
+    pairs = float(n) * (n if connectivity.get("autapses") else n - 1)
+    if kind == "all":
+        return pairs
+    if kind == "random":
+        return float(connectivity["p"]) * pairs
+    if kind == "clustered":
+        return max(float(connectivity["p_within"]), float(connectivity["p_between"])) * pairs
+    if kind == "watts_strogatz":
+        return float(connectivity["k"]) * n
+    return 0.0
+
+
+def available_memory() -> int:
+    """Physical memory of this machine in bytes (0 where it cannot be read)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_size(n: int, connectivity: dict, *, what: str = "n") -> float:
+    """Refuse, before anything is allocated, a network that cannot fit in this machine's
+    memory. Returns the expected number of synapses."""
+    m = expected_synapses(n, connectivity)
+    need = m * _BYTES_PER_SYNAPSE + float(n) * _BYTES_PER_NEURON
+    have = available_memory()
+    if have and need > have:
+        raise ValueError(f"{what} = {n}: a network of {n:,} neurons with about {m:.3g} synapses needs about "
+                         f"{need / 2**30:,.1f} GiB, and this machine has {have / 2**30:.1f} GiB; use fewer "
+                         "neurons or a lower connection probability")
+    return m
+
+
 def build_network(model, n: int | None = None, seed: int = 0, *, init_seed: int | None = None,
                   exc_fraction: float | None = None, connectivity: dict | None = None) -> Network:
     """Build a random network from a model file.
@@ -425,7 +470,11 @@ def build_network(model, n: int | None = None, seed: int = 0, *, init_seed: int 
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     exc_fraction = nd.exc_fraction if exc_fraction is None else float(exc_fraction)
+    if not 0.0 <= exc_fraction <= 1.0:  # also NaN
+        raise ValueError(f"exc_fraction must be in [0, 1], got {exc_fraction}")
     conn = dict(nd.connectivity if connectivity is None else connectivity)
+    if spec.synapse is not None:
+        check_size(n, conn)
     init_seed = derive_seed(seed, "init") if init_seed is None else int(init_seed)
 
     fractions = [c.fraction for c in nd.clusters] or [1.0]

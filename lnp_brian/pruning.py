@@ -37,7 +37,10 @@ noise probe) and random pruning.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .centrality import betweenness_sparse
-from .files import read_json, write_json
+from .files import atomic_write, read_json, write_json
 from .lyapunov import TwoTrajectory, _estimate, _seconds, default_scales, per_neuron_exponents
 from .lyapunov_spectrum import lyapunov_matrix, per_neuron_exponents_linear, qr_spectrum_linear
 from .network import Network
@@ -55,8 +58,9 @@ from .probe import NoiseProbe
 from .seeding import derive_seed, rng
 from .sparsify import sparsify_synapses
 
-__all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "Pruner", "PruneResult", "ipr", "leading_eigenvectors",
-           "schedule", "random_counterpart"]
+__all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "PruneConfigError", "Pruner", "PruneResult", "ipr",
+           "leading_eigenvectors", "schedule", "random_counterpart", "CheckpointError", "verify_checkpoint",
+           "PROBE_TRANSIENT", "PROBE_TRANSIENT_S", "PROBE_MIN_WINDOW_S"]
 
 STEPS = ("lyapunov", "sparsify", "node_pruning", "delocalize", "timescale")
 EXACT_BETWEENNESS_MAX = 2000
@@ -64,6 +68,47 @@ QR_SPECTRUM_MAX = 2000  # above: the linear model's spectrum from ARPACK eigenva
 AUTO_PIVOTS = 256
 MODES = ("on", "off", "random")
 METHODS = ("lnp", "ap", "random")
+#: start of the analysis window of every noise probe in the loop: its rates, gains and
+#: activity are measured after it, so ``PruneConfig.duration`` must be longer
+PROBE_TRANSIENT_S = 0.2
+PROBE_TRANSIENT = f"{PROBE_TRANSIENT_S * 1e3:g} ms"
+#: the probe samples its filtered activity every max(dt, 1 ms) after the transient: at least
+#: one such step must fit
+PROBE_MIN_WINDOW_S = 1e-3
+CHECKPOINT_MANIFEST = "manifest.json"
+
+
+class PruneConfigError(ValueError):
+    """A :class:`PruneConfig` field that cannot be used.
+
+    ``field`` is the field's name (``lyapunov_copies``, ``trials``, ...), ``value`` what was
+    given and ``expected`` what is accepted; the message is ``"<field> must be <expected>,
+    got <value>"`` on one line (front ends map ``field`` to their own option names)."""
+
+    def __init__(self, field: str, value, expected: str):
+        self.field, self.value, self.expected = field, value, expected
+        super().__init__(f"{field} must be {expected}, got {value!r}")
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _seconds_field(name: str, value) -> float:
+    """A time field (string with units or Brian2 quantity) in seconds, finite."""
+    from .units import UnitError, parse_quantity
+
+    try:
+        t = float(parse_quantity(value, "second", where=name))
+    except (UnitError, TypeError, ValueError) as exc:
+        raise PruneConfigError(name, value, f"a time with units such as '500 ms' ({exc})") from None
+    if not math.isfinite(t):
+        raise PruneConfigError(name, value, "a finite time")
+    return t
 
 
 @dataclass
@@ -106,30 +151,79 @@ class PruneConfig:
     trials: int = 8
 
     def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field (called on construction); raises :class:`PruneConfigError`
+        naming the field, the value and what is expected. Normalises ``steps`` (missing steps
+        "on") and ``betweenness_pivots = 0`` (exact, as None)."""
+        from .backends import DEVICES
+
+        def err(name, expected):
+            raise PruneConfigError(name, getattr(self, name), expected)
+
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            err("method", f"one of {', '.join(METHODS)}")
+        if not isinstance(self.steps, dict):
+            err("steps", f"a dict of step -> mode (steps {', '.join(STEPS)}; modes {', '.join(MODES)})")
         steps = {s: "on" for s in STEPS}
         for key, mode in dict(self.steps).items():
             if key not in STEPS:
-                raise ValueError(f"unknown step {key!r}; steps are {', '.join(STEPS)}")
+                raise PruneConfigError("steps", key, f"a step name ({', '.join(STEPS)})")
             if mode not in MODES:
-                raise ValueError(f"step {key!r}: mode must be one of {MODES}, got {mode!r}")
+                raise PruneConfigError(f"steps.{key}", mode, f"one of {', '.join(MODES)}")
             steps[key] = mode
         self.steps = steps
         for name in ("target_neurons", "target_synapses"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} is the fraction removed: expected 0 <= f < 1")
-        if self.iterations < 1:
-            raise ValueError("iterations must be >= 1")
+            v = getattr(self, name)
+            if not (_is_real(v) and math.isfinite(v) and 0.0 <= v < 1.0):
+                err(name, "the fraction removed by the end: a number with 0 <= f < 1")
+        for name, lo in (("iterations", 1), ("lyapunov_copies", 1), ("spectrum_k", 1), ("ipr_vectors", 1),
+                         ("regrow_batches", 1), ("seed", 0), ("trials", 0)):
+            v = getattr(self, name)
+            if not (_is_int(v) and v >= lo):
+                err(name, f"an integer >= {lo}")
+        if self.trials < 1 and self.method == "lnp" and self.steps["timescale"] == "on":
+            err("trials", "an integer >= 1 while the timescale optimisation is on (method lnp, step "
+                          "timescale 'on'); switch the step off to run no trials")
+        if self.device not in DEVICES:
+            err("device", f"one of {', '.join(DEVICES)}")
+        if not (_is_real(self.perturbation) and math.isfinite(self.perturbation) and self.perturbation > 0):
+            err("perturbation", "a finite number > 0 (scaled units)")
+        if not (_is_real(self.ipr_threshold) and math.isfinite(self.ipr_threshold) and self.ipr_threshold > 0):
+            err("ipr_threshold", "a finite number > 0")
+        if not (_is_real(self.regrow_budget) and math.isfinite(self.regrow_budget) and 0.0 <= self.regrow_budget < 1.0):
+            err("regrow_budget", "the fraction of the synapse target reserved for re-growth: 0 <= f < 1")
+        if not isinstance(self.reweight, (bool, np.bool_)):
+            err("reweight", "true or false")
         if self.exponents not in ("linear", "spiking"):
-            raise ValueError("exponents must be 'linear' or 'spiking'")
-        if self.exponent_neurons is not None and self.exponent_neurons < 2:
-            raise ValueError("exponent_neurons must be None (all) or >= 2")
+            err("exponents", "'linear' or 'spiking'")
+        if self.exponent_neurons is not None and not (_is_int(self.exponent_neurons) and self.exponent_neurons >= 2):
+            err("exponent_neurons", "None (all neurons) or an integer >= 2")
         if self.resistances not in ("auto", "exact", "approx"):
-            raise ValueError(f"resistances must be 'auto', 'exact' or 'approx', got {self.resistances!r}")
+            err("resistances", "'auto', 'exact' or 'approx'")
         bp = self.betweenness_pivots
-        if not (bp is None or bp == "auto" or (isinstance(bp, int) and not isinstance(bp, bool) and bp >= 1)):
-            raise ValueError(f"betweenness_pivots must be None (exact), 'auto' or a count >= 1, got {bp!r}")
+        if _is_int(bp) and bp == 0:
+            self.betweenness_pivots = bp = None  # 0: exact, as on the command line
+        if not (bp is None or bp == "auto" or (_is_int(bp) and bp >= 1)):
+            err("betweenness_pivots", "None or 0 (exact), 'auto' or a count >= 1")
+        duration = _seconds_field("duration", self.duration)
+        if not duration >= PROBE_TRANSIENT_S + PROBE_MIN_WINDOW_S - 1e-12:
+            raise PruneConfigError(
+                "duration", self.duration,
+                f"longer than the {PROBE_TRANSIENT_S * 1e3:g} ms transient of every noise probe (measurements "
+                f"start after it): at least {(PROBE_TRANSIENT_S + PROBE_MIN_WINDOW_S) * 1e3:g} ms")
+        interval = _seconds_field("interval", self.interval)
+        if not interval > 0:
+            err("interval", "a positive time")
+        if interval > duration - PROBE_TRANSIENT_S + 1e-12:
+            raise PruneConfigError(
+                "interval", self.interval,
+                f"at most duration - transient = {duration * 1e3:g} ms - {PROBE_TRANSIENT_S * 1e3:g} ms = "
+                f"{(duration - PROBE_TRANSIENT_S) * 1e3:g} ms (at least one renormalisation interval after the "
+                f"transient)")
+        if not _seconds_field("exponent_window", self.exponent_window) > 0:
+            err("exponent_window", "a positive time")
 
     def pivots(self, n_active: int) -> int | None:
         """Betweenness pivots for a network with ``n_active`` neurons (None: exact)."""
@@ -236,7 +330,7 @@ class Pruner:
         self.lyap = TwoTrajectory(dense, cfg.device, perturbed=cfg.lyapunov_copies, duration=cfg.duration,
                                   interval=cfg.interval, inputs=inputs, dt=dt, build_dir=bdir("loop"),
                                   reuse=root is not None, record_spikes=True)
-        self.probe = NoiseProbe(dense, cfg.device, noise=inputs, engine=self.lyap)
+        self.probe = NoiseProbe(dense, cfg.device, noise=inputs, engine=self.lyap, transient=PROBE_TRANSIENT)
         self.noise = self.probe.noise
         self._per_neuron = None
         if cfg.exponents == "spiking":
@@ -267,7 +361,7 @@ class Pruner:
         kicks = self.lyap.random_kicks(self.config.perturbation, gen)
         overrides = {} if tau is None else {"params": {"tau_m": tau}}
         times, logd, _, _ = self.lyap.run(kicks, t_kick=0.0, network=net, seed=seed, **overrides)
-        start = min(0.2, 0.5 * self.lyap.duration)
+        start = min(PROBE_TRANSIENT_S, 0.5 * self.lyap.duration)
         mean, se, _, _ = _estimate(times, logd, self.lyap.interval, start)
         return mean, se
 
@@ -622,8 +716,11 @@ class Pruner:
 
     def run(self, network: Network | None = None, *, checkpoint_dir=None, resume: bool = False) -> PruneResult:
         """Iterate to the targets. With ``checkpoint_dir`` every iteration is saved
-        (``iter_KKK/network.npz`` + ``iter_KKK/row.json``); ``resume`` continues from the last
-        complete iteration there and gives the same result as an uninterrupted run."""
+        (``iter_KKK/network.npz``, ``info.json``, ``manifest.json`` with the SHA-256 of each file,
+        then ``row.json``); ``resume`` continues from the last complete iteration there and gives
+        the same result as an uninterrupted run. Every checkpoint it loads is first checked against
+        its manifest (:func:`verify_checkpoint`): a changed or truncated file raises
+        :class:`CheckpointError` instead of being used."""
         cfg = self.config
         net = network if network is not None else self.dense
         n_sched, m_sched = schedule(net.n_active, net.n_synapses, cfg)
@@ -633,8 +730,10 @@ class Pruner:
         if ckpt is not None and resume:
             done = _completed(ckpt)
             for k in done:
-                rows.append(read_json(ckpt / f"iter_{k:03d}" / "row.json"))
-                networks.append(Network.load(ckpt / f"iter_{k:03d}" / "network.npz"))
+                d = ckpt / f"iter_{k:03d}"
+                verify_checkpoint(d)  # a changed or truncated file is refused, never loaded
+                rows.append(read_json(d / "row.json"))
+                networks.append(Network.load(d / "network.npz"))
             if done:
                 net, start = networks[-1], done[-1] + 1
                 self.log(f"resuming after iteration {done[-1]}")
@@ -666,9 +765,66 @@ class Pruner:
             return
         d = ckpt / f"iter_{k:03d}"
         net.save(d / "network.npz")
+        files = ["network.npz"]
         if extra:
             write_json(d / "info.json", json.loads(json.dumps(extra, default=_jsonable)))
-        write_json(d / "row.json", row)  # written last: marks the iteration complete
+            files.append("info.json")
+        row_bytes = (json.dumps(row, indent=2, default=_jsonable) + "\n").encode("utf-8")
+        digests = {name: _sha256(d / name) for name in files}
+        digests["row.json"] = hashlib.sha256(row_bytes).hexdigest()
+        write_json(d / CHECKPOINT_MANIFEST, {"format": "lnp-brian checkpoint 1", "iteration": k,
+                                             "algorithm": "sha256", "files": digests})
+        atomic_write(d / "row.json", lambda fh: fh.write(row_bytes))  # written last: marks the iteration complete
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not match the checksums written with it (``path``: the file)."""
+
+    def __init__(self, path, message: str):
+        self.path = Path(path)
+        super().__init__(message)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_checkpoint(folder) -> dict:
+    """Check every file of one checkpoint folder (``iter_KKK``) against the SHA-256 sums in
+    its ``manifest.json``; returns the manifest. Raises :class:`CheckpointError` (a
+    ValueError naming the file) for a missing or unreadable manifest, a missing file, or a
+    file whose contents changed or were truncated after it was written."""
+    d = Path(folder)
+    man = d / CHECKPOINT_MANIFEST
+    advice = f"delete {d} (that iteration and the later ones are recomputed) or run with --overwrite"
+    if not man.is_file():
+        raise CheckpointError(man, f"checkpoint {d} has no checksum manifest ({CHECKPOINT_MANIFEST}): it was "
+                                   f"written by an older version or altered; {advice}")
+    try:
+        manifest = read_json(man)
+        files = manifest["files"]
+        if manifest.get("algorithm") != "sha256" or not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise ValueError("not a sha256 manifest")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(man, f"checkpoint manifest {man} cannot be read ({exc}); {advice}") from None
+    for required in ("network.npz", "row.json"):
+        if required not in files:
+            raise CheckpointError(man, f"checkpoint manifest {man} lists no checksum for {required}; {advice}")
+    for name, digest in files.items():
+        if Path(name).name != name or name.startswith("."):
+            raise CheckpointError(man, f"checkpoint manifest {man} names a file outside its folder ({name!r}); {advice}")
+        f = d / name
+        if not f.is_file():
+            raise CheckpointError(f, f"checkpoint {f} is missing (listed in {man}); {advice}")
+        if _sha256(f) != digest.lower():
+            raise CheckpointError(f, f"checkpoint {f} does not match its checksum (sha256 in {man}): it was changed "
+                                     f"or truncated after it was written; {advice}")
+    return manifest
 
 
 def _jsonable(x):

@@ -67,9 +67,13 @@ from .seeding import derive_seed, rng
 from .units import UnitError, parse_quantity, unit_string
 
 __all__ = ["SeriesTaskRunner", "ImageTaskRunner", "REGIMES", "plasticity_amplitudes",
-           "json_summary", "images_to_inputs", "default_series_readout"]
+           "json_summary", "images_to_inputs", "default_series_readout", "TaskOptionError",
+           "series_options", "image_options", "image_counts", "COLORS", "CIFAR_IMAGES"]
 
 REGIMES = ("readout", "stdp")
+COLORS = ("rgb", "gray")
+#: images per split of the CIFAR python batches (train, test)
+CIFAR_IMAGES = (50000, 10000)
 #: keys of an :meth:`evaluate` result that hold objects or arrays, not JSON scalars
 OBJECT_KEYS = ("network", "w", "estimator", "predictions", "results", "train_rates")
 
@@ -77,30 +81,42 @@ OBJECT_KEYS = ("network", "w", "estimator", "predictions", "results", "train_rat
 # ==========================================================================================
 # helpers
 # ==========================================================================================
+class TaskOptionError(ValueError):
+    """A task runner option that cannot be used; ``option`` names it (the message names it,
+    the value given and what is expected, on one line)."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(message)
+
+
 def _quantity(value, expected, name: str) -> float:
-    """SI float of a physical parameter given with units ("5 ms", 5*ms)."""
+    """SI float of a physical parameter given with units ("5 ms", 5*ms), finite."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and not isinstance(value, Quantity):
-        raise ValueError(f"{name} needs units, e.g. {name}='{_EXAMPLES.get(unit_string(expected), '1 ' + unit_string(expected))}' "
-                         f"(got the plain number {value!r})")
+        raise TaskOptionError(name, f"{name} needs units, e.g. {name}='{_EXAMPLES.get(unit_string(expected), '1 ' + unit_string(expected))}' "
+                              f"(got the plain number {value!r})")
     try:
-        return float(parse_quantity(value, expected, where=name))
+        q = float(parse_quantity(value, expected, where=name))
     except UnitError as exc:
-        raise ValueError(str(exc)) from None
+        raise TaskOptionError(name, str(exc)) from None
+    if not math.isfinite(q):
+        raise TaskOptionError(name, f"{name} must be finite, got {value!r}")
+    return q
 
 
 _EXAMPLES = {"s": "5 ms", "A": "100 pA", "Hz": "100 Hz"}
 
 
 def _fraction(value, name: str) -> float:
-    value = float(value)
-    if not 0 < value <= 1:
-        raise ValueError(f"{name} must lie in (0, 1], got {value!r}")
-    return value
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (ok and math.isfinite(value) and 0 < value <= 1):
+        raise TaskOptionError(name, f"{name} must lie in (0, 1], got {value!r}")
+    return float(value)
 
 
 def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise TaskOptionError(name, f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -108,9 +124,120 @@ def _steps(seconds: float, dt: float, name: str) -> int:
     """``seconds`` as a whole number of ``dt`` steps (error otherwise)."""
     k = seconds / dt
     if abs(k - round(k)) > 1e-6 or round(k) < 1:
-        raise ValueError(f"{name} = {seconds * 1e3:g} ms must be a positive multiple of the "
-                         f"simulation step dt = {dt * 1e3:g} ms")
+        raise TaskOptionError(name, f"{name} = {seconds * 1e3:g} ms must be a positive multiple of the "
+                                    f"simulation step dt = {dt * 1e3:g} ms")
     return int(round(k))
+
+
+def _bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TaskOptionError(name, f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def _check_noise(noise):
+    if not (noise is None or isinstance(noise, (bool, np.bool_, PoissonNoise, OUNoise))):
+        raise TaskOptionError("noise", f"noise must be true (the model's background noise), false (none) or a "
+                                       f"PoissonNoise/OUNoise, got {noise!r}")
+    return noise
+
+
+def series_options(*, sample_time="5 ms", input_fraction: float = 0.5, input_gain="800 pA", signed: bool = True,
+                   noise=True, washout: int = 20, chunk: int = 500, feature_tau="20 ms", stdp_epochs: int = 1,
+                   input_dim="amp", dt: float | None = None) -> dict:
+    """Check the encoder and simulation options of :class:`SeriesTaskRunner` (the runner
+    calls this; an experiment file is checked with it before anything runs).
+
+    ``input_dim`` is the dimension of the model's input current (``input_gain`` must have
+    it); ``dt`` the simulation step in seconds (``sample_time`` must be a multiple of it;
+    None: not checked). Returns the values in SI units; raises :class:`TaskOptionError`
+    naming the option."""
+    out = {"sample_time": _quantity(sample_time, "second", "sample_time"),
+           "input_fraction": _fraction(input_fraction, "input_fraction"),
+           "input_gain": _quantity(input_gain, input_dim, "input_gain"),
+           "signed": _bool(signed, "signed"),
+           "noise": _check_noise(noise),
+           "washout": _int(washout, "washout", 0),
+           "chunk": _int(chunk, "chunk", 1),
+           "feature_tau": _quantity(feature_tau, "second", "feature_tau"),
+           "stdp_epochs": _int(stdp_epochs, "stdp_epochs", 1)}
+    for name, given in (("sample_time", sample_time), ("feature_tau", feature_tau)):
+        if out[name] <= 0:
+            raise TaskOptionError(name, f"{name} must be a positive time, got {given!r}")
+    if out["input_gain"] <= 0:
+        raise TaskOptionError("input_gain", f"input_gain must be a positive current per unit of the series, "
+                                            f"got {input_gain!r}")
+    if dt is not None:
+        _steps(out["sample_time"], dt, "sample_time")
+    return out
+
+
+def image_options(*, present="50 ms", rest="20 ms", max_rate=100.0, batch: int = 100, input_fraction: float = 0.2,
+                  input_weight="100 pA", color: str = "rgb", noise=True, stdp_epochs: int = 1, weight_dim="amp",
+                  dt: float | None = None) -> dict:
+    """Check the encoder and simulation options of :class:`ImageTaskRunner` (the runner calls
+    this; an experiment file is checked with it before anything runs).
+
+    ``weight_dim`` is the dimension of the model's synaptic weight (``input_weight`` must
+    have it); ``dt`` the simulation step in seconds (``present`` and ``rest`` must be
+    multiples of it; None: not checked). Returns the values in SI units (``max_rate`` in Hz);
+    raises :class:`TaskOptionError` naming the option."""
+    out = {"present": _quantity(present, "second", "present"),
+           "rest": 0.0 if (rest is None or (isinstance(rest, numbers.Real) and not isinstance(rest, bool)
+                                            and rest == 0)) else _quantity(rest, "second", "rest")}
+    if out["present"] <= 0:
+        raise TaskOptionError("present", f"present must be a positive time, got {present!r}")
+    if out["rest"] < 0:
+        raise TaskOptionError("rest", f"rest must be a time >= 0, got {rest!r}")
+    try:
+        rate = float(poisson_rates(np.ones(1), max_rate)[0])
+    except (ValueError, TypeError) as exc:
+        raise TaskOptionError("max_rate", f"max_rate must be a rate in Hz > 0 (a number or e.g. '100 Hz'): {exc}") from None
+    if not (math.isfinite(rate) and rate > 0):
+        raise TaskOptionError("max_rate", f"max_rate must be a finite rate > 0 Hz, got {max_rate!r}")
+    out["max_rate"] = rate
+    out["batch"] = _int(batch, "batch", 1)
+    out["input_fraction"] = _fraction(input_fraction, "input_fraction")
+    out["input_weight"] = _quantity(input_weight, weight_dim, "input_weight")
+    if out["input_weight"] <= 0:
+        raise TaskOptionError("input_weight", f"input_weight must be positive (input synapses are excitatory), "
+                                              f"got {input_weight!r}")
+    if color not in COLORS:
+        raise TaskOptionError("color", f"color must be 'rgb' or 'gray', got {color!r}")
+    out["color"] = color
+    out["noise"] = _check_noise(noise)
+    out["stdp_epochs"] = _int(stdp_epochs, "stdp_epochs", 1)
+    if dt is not None:
+        _steps(out["present"], dt, "present")
+        if out["rest"] > 0:
+            _steps(out["rest"], dt, "rest")
+    return out
+
+
+def image_counts(kind: str, n_train, n_test, *, label: str = "fine", available: int | None = None) -> tuple:
+    """Check the image counts of a shipped data set: ``digits`` (each >= 10, together at most
+    the ``available`` images, default all of scikit-learn's digits) or ``cifar10`` /
+    ``cifar100`` (n_train 2 .. 50,000, n_test 1 .. 10,000; ``label`` "fine" or "coarse").
+    Returns (n_train, n_test); raises :class:`TaskOptionError` naming the option."""
+    if kind == "digits":
+        n_train, n_test = _int(n_train, "n_train", 10), _int(n_test, "n_test", 10)
+        if available is None:
+            from .datasets import digits as load_digits
+
+            available = len(load_digits()[0])
+        if n_train + n_test > available:
+            raise TaskOptionError("n_train", f"n_train + n_test must be at most the {available} digits, got "
+                                             f"{n_train} + {n_test} = {n_train + n_test}")
+        return n_train, n_test
+    if kind not in ("cifar10", "cifar100"):
+        raise ValueError(f"kind must be 'digits', 'cifar10' or 'cifar100', got {kind!r}")
+    n_train, n_test = _int(n_train, "n_train", 2), _int(n_test, "n_test", 1)
+    for name, value, most in (("n_train", n_train, CIFAR_IMAGES[0]), ("n_test", n_test, CIFAR_IMAGES[1])):
+        if value > most:
+            raise TaskOptionError(name, f"{name} must be at most {most} (the {kind} {name[2:]} split), got {value!r}")
+    if label not in ("fine", "coarse"):
+        raise TaskOptionError("label", f"label must be 'fine' or 'coarse', got {label!r}")
+    return n_train, n_test
 
 
 def _sim_dt(dt, spec) -> float:
@@ -457,15 +584,13 @@ class SeriesTaskRunner(_Runner):
         if K > MAX_MIXED_CHANNELS:
             raise ValueError(f"the series has {K} variables; mixed input currents support at most "
                              f"{MAX_MIXED_CHANNELS}")
-        self.sample_time = _quantity(sample_time, "second", "sample_time")
-        self.input_fraction = _fraction(input_fraction, "input_fraction")
-        self.input_gain = _quantity(input_gain, spec.neuron.input_dim, "input_gain")
-        self.signed = bool(signed)
-        self.washout = _int(washout, "washout", 0)
-        self.chunk = _int(chunk, "chunk", 1)
-        self.feature_tau = _quantity(feature_tau, "second", "feature_tau")
-        if self.feature_tau <= 0 or self.sample_time <= 0:
-            raise ValueError("sample_time and feature_tau must be positive")
+        dt_sim = _sim_dt(dt, spec)
+        o = series_options(sample_time=sample_time, input_fraction=input_fraction, input_gain=input_gain,
+                           signed=signed, noise=noise, washout=washout, chunk=chunk, feature_tau=feature_tau,
+                           stdp_epochs=stdp_epochs, input_dim=spec.neuron.input_dim, dt=dt_sim)
+        self.sample_time, self.input_fraction, self.input_gain = o["sample_time"], o["input_fraction"], o["input_gain"]
+        self.signed, self.washout, self.chunk = o["signed"], o["washout"], o["chunk"]
+        self.feature_tau = o["feature_tau"]
         self.readout = readout
         self.noise = _noise(noise, spec)
 
@@ -483,8 +608,6 @@ class SeriesTaskRunner(_Runner):
         self.chunks = [(s, min(self.chunk, n_rows - s)) for s in range(0, n_rows, self.chunk)]
         n_train_rows = int(task.bounds[1])
         self.stdp_chunks = [(s, min(self.chunk, n_train_rows - s)) for s in range(0, n_train_rows, self.chunk)]
-        dt_sim = _sim_dt(dt, spec)
-        _steps(self.sample_time, dt_sim, "sample_time")
         steps = self.washout + self.chunk
         stim = Stimulus(np.zeros((steps, K)), dt=self.sample_time * second, weights=W)
         inputs = [stim] if self.noise is None else [self.noise, stim]
@@ -725,6 +848,10 @@ class ImageTaskRunner(_Runner):
         if spec.synapse is None:
             raise ValueError(f"model {spec.name!r} has no [synapse] section for the input synapses")
         self.name = name
+        dt_sim = _sim_dt(dt, spec)
+        o = image_options(present=present, rest=rest, max_rate=max_rate, batch=batch, input_fraction=input_fraction,
+                          input_weight=input_weight, color=color, noise=noise, stdp_epochs=stdp_epochs,
+                          weight_dim=spec.synapse.weight_dim, dt=dt_sim)
         self.color = color
         self.x_train = images_to_inputs(train_images, color)
         self.x_test = images_to_inputs(test_images, color)
@@ -736,19 +863,12 @@ class ImageTaskRunner(_Runner):
         self.classes = np.unique(np.concatenate([self.y_train, self.y_test]))
         if len(np.unique(self.y_train)) < 2:
             raise ValueError("the training images need at least 2 classes")
-        self.present = _quantity(present, "second", "present")
-        self.rest = 0.0 if rest in (0, 0.0, None) else _quantity(rest, "second", "rest")
-        if self.present <= 0 or self.rest < 0:
-            raise ValueError("present must be > 0 and rest >= 0")
-        self.max_rate = float(poisson_rates(np.ones(1), max_rate)[0])
-        self.batch = _int(batch, "batch", 1)
-        self.input_fraction = _fraction(input_fraction, "input_fraction")
-        self.input_weight = _quantity(input_weight, spec.synapse.weight_dim, "input_weight")
+        self.present, self.rest, self.max_rate = o["present"], o["rest"], o["max_rate"]
+        self.batch, self.input_fraction, self.input_weight = o["batch"], o["input_fraction"], o["input_weight"]
         self.readout = readout
         self.noise = _noise(noise, spec)
 
         # presentation grid
-        dt_sim = _sim_dt(dt, spec)
         p_steps = _steps(self.present, dt_sim, "present")
         r_steps = _steps(self.rest, dt_sim, "rest") if self.rest > 0 else 0
         g = math.gcd(p_steps, r_steps) if r_steps else p_steps
@@ -788,10 +908,8 @@ class ImageTaskRunner(_Runner):
         (:func:`lnp_brian.datasets.stratified_split`) of ``n_train + n_test`` images."""
         from .datasets import digits as load_digits, stratified_split
 
-        n_train, n_test = _int(n_train, "n_train", 10), _int(n_test, "n_test", 10)
         images, labels = load_digits()
-        if n_train + n_test > len(images):
-            raise ValueError(f"n_train + n_test = {n_train + n_test} exceeds the {len(images)} digits")
+        n_train, n_test = image_counts("digits", n_train, n_test, available=len(images))
         if n_train + n_test < len(images):
             images, _, labels, _ = stratified_split(images, labels, 1 - (n_train + n_test) / len(images),
                                                     seed=data_seed)
@@ -808,8 +926,9 @@ class ImageTaskRunner(_Runner):
         one per pixel and channel; ``color="gray"``: 1024 luminance inputs."""
         from .datasets import load_cifar
 
-        xtr, ytr = load_cifar(path, kind, "train", limit=_int(n_train, "n_train", 2), label=label)
-        xte, yte = load_cifar(path, kind, "test", limit=_int(n_test, "n_test", 1), label=label)
+        n_train, n_test = image_counts(kind, n_train, n_test, label=label)
+        xtr, ytr = load_cifar(path, kind, "train", limit=n_train, label=label)
+        xte, yte = load_cifar(path, kind, "test", limit=n_test, label=label)
         kwargs.setdefault("name", kind)
         return cls(network, xtr, ytr, xte, yte, **kwargs)
 

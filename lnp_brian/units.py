@@ -52,11 +52,13 @@ _BINOPS = {
 def _eval(node: ast.AST, text: str):
     if isinstance(node, ast.Expression):
         return _eval(node.body, text)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return float(node.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return _float(node.value, text)
     if isinstance(node, ast.Name):
         if node.id in _UNITS:
             return _UNITS[node.id]
+        if node.id.lower() in ("nan", "inf", "infinity"):
+            raise UnitError(f"{text!r} is not a finite number; every number must be finite")
         raise UnitError(f"unknown unit {node.id!r} in {text!r}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval(node.operand, text)
@@ -66,17 +68,35 @@ def _eval(node: ast.AST, text: str):
         if isinstance(node.op, ast.Pow):
             if not isinstance(right, float):
                 raise UnitError(f"exponent must be a number in {text!r}")
-            return left**right
-        op = _BINOPS.get(type(node.op))
+            op = lambda a, b: a**b  # noqa: E731
+        else:
+            op = _BINOPS.get(type(node.op))
         if op is not None:
             try:
-                return op(left, right)
+                with np.errstate(all="ignore"):  # an overflow becomes inf, refused below
+                    result = op(left, right)
+            except ZeroDivisionError:
+                raise UnitError(f"cannot evaluate {text!r}: division by zero") from None
+            except OverflowError:
+                raise UnitError(f"cannot evaluate {text!r}: the result is too large (not a finite number)") from None
             except Exception as exc:  # brian2 DimensionMismatchError for '1 mV + 1 ms'
-                raise UnitError(f"cannot evaluate {text!r}: {exc}") from None
+                raise UnitError(f"cannot evaluate {text!r}: {' '.join(str(exc).split())}") from None
+            if isinstance(result, complex):  # (-8) ** 0.5
+                raise UnitError(f"cannot evaluate {text!r}: the result is not a real number")
+            return result
     raise UnitError(f"cannot parse {text!r} as a quantity (numbers, unit names, * / ** only)")
 
 
-_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z_].*)$")
+def _float(value, text) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        shown = repr(text) if len(repr(text)) <= 40 else f"{repr(text)[:20]}...({len(repr(text))} characters)"
+        raise UnitError(f"{shown} is too large (not a finite number)") from None
+
+
+# a number, then a unit name (the lookahead stops "1e300*2" from reading as "1" and "e300*2")
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\d.]|[eE][-+]?\d)\s*([A-Za-z_].*)$")
 
 
 def _normalise(text: str) -> str:
@@ -93,8 +113,11 @@ def _normalise(text: str) -> str:
     return " ".join(out)
 
 
-def parse_quantity(value, expected=None, *, where: str = "") -> Quantity:
+def parse_quantity(value, expected=None, *, where: str = "", finite: bool = True) -> Quantity:
     """Parse a number or a string such as ``"20 ms"`` into a Brian2 quantity.
+
+    Every value must be a finite number (``nan``, ``inf`` and overflowing numbers such as
+    ``"1e400 ms"`` are refused) unless ``finite=False``.
 
     Parameters
     ----------
@@ -104,6 +127,8 @@ def parse_quantity(value, expected=None, *, where: str = "") -> Quantity:
         Dimension the result must have (e.g. ``"second"`` or ``ms``).
     where : str
         Prefix for error messages, e.g. ``"models/hrsnn.toml: neuron.constants.tau"``.
+    finite : bool
+        Refuse non-finite values (the default).
     """
     prefix = f"{where}: " if where else ""
     if isinstance(value, Quantity):
@@ -111,7 +136,10 @@ def parse_quantity(value, expected=None, *, where: str = "") -> Quantity:
     elif isinstance(value, bool):
         raise UnitError(f"{prefix}expected a quantity, got the boolean {value!r}")
     elif isinstance(value, numbers.Real):
-        q = Quantity(float(value))
+        try:
+            q = Quantity(_float(value, value))
+        except UnitError as exc:
+            raise UnitError(f"{prefix}{exc}") from None
     elif isinstance(value, str):
         text = _normalise(value)
         if not text:
@@ -128,6 +156,9 @@ def parse_quantity(value, expected=None, *, where: str = "") -> Quantity:
             q = Quantity(float(q))
     else:
         raise UnitError(f"{prefix}expected a number or a string like '20 ms', got {type(value).__name__}")
+    if finite and not np.all(np.isfinite(np.asarray(q, dtype=float))):
+        raise UnitError(f"{prefix}{value!r} is not a finite number; every number must be finite "
+                        "(no nan or inf, and at most about 1e308 in SI units)")
     if expected is not None:
         dim = as_dimension(expected)
         if get_dimensions(q) is not dim:

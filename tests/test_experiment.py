@@ -263,3 +263,187 @@ def test_cifar_task_needs_an_existing_path(tmp_path):
 def test_cli_experiment_refuses_to_overwrite(uninterrupted, tiny, capsys):
     assert main(["experiment", str(tiny), "--out", str(uninterrupted)]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+# ---- every key checked before anything runs ---------------------------------------------------
+QUICK = (ROOT / "configs" / "quick_lorenz63.toml").read_text()
+DIGITS = (ROOT / "configs" / "digits.toml").read_text()
+TASKS_PART = QUICK[QUICK.index("[[tasks]]"):]
+
+# (base file, text to replace, replacement, key named, expectation named, value named)
+BAD_KEYS = [
+    ("quick", 'name = "quick_lorenz63"', 'name = ""', "experiment.name", "non-empty one-line name", "''"),
+    ("quick", "seeds = 3", "seeds = 0", "experiment.seeds", "integer from 1 to", "got 0"),
+    ("quick", "seeds = 3", "seeds = []", "experiment.seeds", "non-empty list of integers >= 0", "got []"),
+    ("quick", "seeds = 3", "seeds = [-1, 2]", "experiment.seeds", "integers >= 0", "[-1, 2]"),
+    ("quick", 'methods = ["dense", "lnp", "ap"]', "methods = []", "experiment.methods", "non-empty list", "got []"),
+    ("quick", 'methods = ["dense", "lnp", "ap"]', 'methods = ["lnp", "lnp"]', "experiment.methods",
+     "distinct methods", "['lnp', 'lnp']"),
+    ("quick", 'methods = ["dense", "lnp", "ap"]', "methods = [1]", "experiment.methods", "a method is a name", "got 1"),
+    ("quick", "workers = 2", "workers = 0", "experiment.workers", "integer from 1 to", "got 0"),
+    ("quick", "workers = 2", "workers = 2\nretries = -1", "experiment.retries", "integer from 0 to 100", "got -1"),
+    ("quick", 'models = ["hrsnn"]', "models = []", "network.models", "non-empty list", "got []"),
+    ("quick", "neurons = 300", "neurons = 0", "network.neurons", "integer from 10 to 1,000,000", "got 0"),
+    ("quick", "neurons = 300", "neurons = 100000000", "network.neurons", "integer from 10 to 1,000,000", "100000000"),
+    ("quick", "neurons = 300", "neurons = 3.5", "network.neurons", "expected an integer", "got 3.5"),
+    ("quick", "iterations = 3", "iterations = 0", "pruning.iterations", "integer >= 1", "got 0"),
+    ("quick", "target_neurons = 0.3", "target_neurons = nan", "pruning.target_neurons", "finite number", "got nan"),
+    ("quick", "target_synapses = 0.6", "target_synapses = inf", "pruning.target_synapses", "finite number", "got inf"),
+    ("quick", "target_synapses = 0.6", "target_synapses = 1.0", "pruning.target_synapses", "0 <= f < 1", "got 1.0"),
+    ("quick", "target_neurons = 0.3", "target_neurons = -0.1", "pruning.target_neurons", "fraction removed", "-0.1"),
+    ("quick", "trials = 3", "trials = -1", "pruning.trials", "integer >= 0", "got -1"),
+    ("quick", "trials = 3", "trials = 0", "pruning.trials", ">= 1 while the timescale optimisation is on", "got 0"),
+    ("quick", 'duration = "0.5 s"', 'duration = "200 ms"', "pruning.duration", "longer than the 200 ms transient",
+     "'200 ms'"),
+    ("quick", 'duration = "0.5 s"', 'duration = "-1 s"', "pruning.duration", "200 ms transient", "'-1 s'"),
+    ("quick", 'duration = "0.5 s"', 'duration = "0.5 kg"', "pruning.duration", "quantity in second", "'0.5 kg'"),
+    ("quick", "copies = 2", "copies = 0", "pruning.copies", "integer >= 1", "got 0"),
+    ("quick", "copies = 2", 'copies = 2\ninterval = "400 ms"', "pruning.interval",
+     "at most duration - transient = 500 ms - 200 ms = 300 ms", "'400 ms'"),
+    ("quick", "copies = 2", 'copies = 2\ninterval = "0.25 ms"', "pruning.interval",
+     "multiple of the simulation step", "'0.25 ms'"),
+    ("quick", "copies = 2", "copies = 2\nperturbation = 0.0", "pruning.perturbation", "finite number > 0", "got 0.0"),
+    ("quick", "copies = 2", "copies = 2\nregrow_budget = 1.5", "pruning.regrow_budget", "0 <= f < 1", "got 1.5"),
+    ("quick", "copies = 2", 'copies = 2\nexponents = "magic"', "pruning.exponents", "'linear' or 'spiking'", "'magic'"),
+    ("quick", TASKS_PART, "", "tasks", "at least one [[tasks]] table", "got []"),
+    ("quick", "horizons = [1, 10]", "horizons = []", "tasks[0].horizons", "list of integers >= 1", "got []"),
+    ("quick", "horizons = [1, 10]", "horizons = [1, 1]", "tasks[0].horizons", "distinct horizons", "[1, 1]"),
+    ("quick", "samples = 1500", "samples = 0", "tasks[0].samples", "integer from 2 to", "got 0"),
+    ("quick", "samples = 1500", "samples = -5", "tasks[0].samples", "integer from 2 to", "got -5"),
+    ("quick", "samples = 1500", "samples = 30", "tasks[0].horizons", "block has", "samples = 30"),
+    ("quick", "samples = 1500", "samples = 1500\ntrain = 1.5", "tasks[0].train", "0 < f < 1", "got 1.5"),
+    ("quick", "samples = 1500", "samples = 1500\ntrain = 0.0", "tasks[0].train", "0 < f < 1", "got 0.0"),
+    ("quick", "samples = 1500", "samples = 1500\ntrain = 0.7", "tasks[0].train", "train + val + test = 1", "0.7 + 0.2 + 0.2"),
+    ("quick", "samples = 1500", "samples = 1500\ndt = 0.0", "tasks[0].dt", "sampling step > 0", "got 0.0"),
+    ("quick", 'kind = "lorenz63"', 'kind = "mackey_glass"\ndt = 0.7', "tasks[0].dt", "tau / dt must be an integer", "0.7"),
+    ("quick", "samples = 1500", "samples = 1500\ndata_seed = -3", "tasks[0].data_seed", "integer >= 0", "got -3"),
+    ("quick", 'sample_time = "5 ms"', 'sample_time = "0 ms"', "tasks[0].sample_time", "positive time", "'0 ms'"),
+    ("quick", 'sample_time = "5 ms"', 'sample_time = "0.25 ms"', "tasks[0].sample_time",
+     "multiple of the simulation step", "0.25 ms"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 mV"', "tasks[0].input_gain", "quantity in amp", "'800 mV'"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "-800 pA"', "tasks[0].input_gain", "positive current",
+     "'-800 pA'"),
+    ("digits", 'input_weight = "100 pA"', 'input_weight = "0 pA"', "tasks[0].input_weight", "must be positive",
+     "'0 pA'"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\ninput_fraction = 0.0', "tasks[0].input_fraction",
+     "(0, 1]", "got 0.0"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\ninput_fraction = 2', "tasks[0].input_fraction",
+     "(0, 1]", "got 2"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nwashout = -1', "tasks[0].washout", "integer >= 0", "got -1"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nchunk = 0', "tasks[0].chunk", "integer >= 1", "got 0"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nstdp_epochs = 0', "tasks[0].stdp_epochs",
+     "integer >= 1", "got 0"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nfeature_tau = "-5 ms"', "tasks[0].feature_tau",
+     "positive time", "'-5 ms'"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nsigned = "yes"', "tasks[0].signed",
+     "true or false", "'yes'"),
+    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nnoise = 1', "tasks[0].noise", "true or false", "got 1"),
+    ("digits", "n_train = 500", "n_train = 5", "tasks[0].n_train", "integer >= 10", "got 5"),
+    ("digits", "n_train = 500", "n_train = 1700", "tasks[0].n_train", "at most the 1797 digits", "1700 + 300 = 2000"),
+    ("digits", 'present = "50 ms"', 'present = "0 ms"', "tasks[0].present", "positive time", "'0 ms'"),
+    ("digits", 'rest = "20 ms"', 'rest = "-20 ms"', "tasks[0].rest", "time >= 0", "'-20 ms'"),
+    ("digits", "max_rate = 100.0", "max_rate = 0.0", "tasks[0].max_rate", "finite rate > 0 Hz", "got 0.0"),
+    ("digits", "batch = 100", "batch = 0", "tasks[0].batch", "integer >= 1", "got 0"),
+    ("digits", 'input_weight = "100 pA"', 'input_weight = "100 pA"\ncolor = "red"', "tasks[0].color",
+     "'rgb' or 'gray'", "'red'"),
+]
+
+
+@pytest.mark.parametrize("base, old, new, key, expected, value", BAD_KEYS,
+                         ids=[f"{c[3]}={c[2].splitlines()[-1] if c[2] else 'removed'}" for c in BAD_KEYS])
+def test_every_bad_key_is_refused_before_anything_runs(tmp_path, base, old, new, key, expected, value):
+    text = {"quick": QUICK, "digits": DIGITS}[base]
+    assert text.count(old) == 1, old
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(ex.ExperimentConfigError) as err:
+        ex.load_experiment(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: {key}: "), msg
+    assert expected in msg and value in msg, msg
+    assert "\n" not in msg and err.value.key == key
+
+
+def test_bad_experiment_files_name_the_path(tmp_path):
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"[experiment]\nname = \"\xff\xfe\"\n")
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[experiment]\nname = "x\n')
+    scalar = tmp_path / "scalar.toml"
+    scalar.write_text("experiment = 5\n")
+    for path, expected in ((folder, "is a directory"), (binary, "not UTF-8"), (broken, "not valid TOML"),
+                           (scalar, "experiment: expected a table [experiment], got 5"),
+                           (tmp_path / "missing.toml", "no such file")):
+        with pytest.raises(ex.ExperimentConfigError) as err:
+            ex.load_experiment(path)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: ") and expected in msg and "\n" not in msg, msg
+
+
+def _fake_result(cfg, spec):
+    spec = ex.RunSpec(**spec) if isinstance(spec, dict) else spec
+    return {"key": spec.key, "spec": vars(spec), "wall_seconds": 1.0, "compilations": 0,
+            "rows": [{"experiment": "tiny", "model": "hrsnn", "method": spec.method, "seed": spec.seed,
+                      "task": "lorenz63_h1", "regime": "readout", "horizon": 1, "iteration": 0,
+                      "neurons": 80, "synapses": 500, "nrmse_test": 0.5}]}
+
+
+def test_ctrl_c_marks_the_experiment_interrupted_and_resume_continues(tiny, tmp_path, monkeypatch):
+    calls = []
+
+    def fake(cfg, spec, out, builds=None, echo=False):
+        key = ex.RunSpec(**spec).key
+        calls.append(key)
+        if "__dense__" not in key:
+            raise KeyboardInterrupt
+        done = Path(out) / "runs" / key / "result.json"
+        ex.write_result(done, _fake_result(cfg, spec))
+        return ex.read_result(done)
+
+    monkeypatch.setattr(ex, "run_one", fake)
+    out = tmp_path / "exp"
+    with pytest.raises(KeyboardInterrupt):
+        ex.Experiment(tiny, out, quiet=True).run()
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "interrupted"
+    assert run["complete"] == ["hrsnn__dense__s1__lorenz63"] and run["failed"] == {}
+    assert not (out / "runs" / "hrsnn__lnp__s1__lorenz63" / "result.json").exists()
+    assert calls == ["hrsnn__dense__s1__lorenz63", "hrsnn__lnp__s1__lorenz63"]  # not retried
+    # --resume skips the complete run and starts with the interrupted one
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        ex.Experiment(tiny, out, resume=True, quiet=True).run()
+    assert calls == ["hrsnn__lnp__s1__lorenz63"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "interrupted" and run["resumed"] == 1
+
+
+def test_result_files_are_checked_on_resume(tiny, tmp_path, monkeypatch):
+    spec = {"model": "hrsnn", "method": "dense", "seed": 1, "task": "lorenz63"}
+    f = tmp_path / "result.json"
+    ex.write_result(f, _fake_result(None, spec))
+    assert ex.read_result(f)["rows"][0]["nrmse_test"] == 0.5 and "sha256" not in ex.read_result(f)
+    f.write_text(f.read_text().replace('"nrmse_test": 0.5', '"nrmse_test": 0.1'))
+    with pytest.raises(ValueError, match=r"result .*result\.json does not match its checksum.*--overwrite"):
+        ex.read_result(f)
+    # an experiment resumed over a changed result stops before running anything
+    def interrupted(cfg, spec, out, builds=None, echo=False):
+        key = ex.RunSpec(**spec).key
+        if "__dense__" not in key:
+            raise KeyboardInterrupt
+        ex.write_result(Path(out) / "runs" / key / "result.json", _fake_result(cfg, spec))
+        return ex.read_result(Path(out) / "runs" / key / "result.json")
+
+    monkeypatch.setattr(ex, "run_one", interrupted)
+    out = tmp_path / "exp"
+    with pytest.raises(KeyboardInterrupt):
+        ex.Experiment(tiny, out, quiet=True).run()
+    done = out / "runs" / "hrsnn__dense__s1__lorenz63" / "result.json"
+    done.write_bytes(done.read_bytes()[:-20])  # truncated
+    monkeypatch.setattr(ex, "run_one", lambda *a, **k: pytest.fail("nothing may run"))
+    with pytest.raises(ValueError, match=r"result .*result\.json cannot be read .*--overwrite"):
+        ex.Experiment(tiny, out, resume=True, quiet=True).run()
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "failed" and "result.json" in run["error"]

@@ -261,3 +261,120 @@ def test_linear_exponents_on_a_subset_predict_the_rest(dense, builds):
     assert np.isfinite(lam).all()
     rho = stats.spearmanr(lam[rest], exact[rest])[0]
     assert rho > 0.5, rho  # measured 0.80
+
+
+# ---- every PruneConfig field checked on construction -------------------------------------------
+@pytest.mark.parametrize("field, value, expected", [
+    ("iterations", 0, "an integer >= 1"),
+    ("iterations", 2.5, "an integer >= 1"),
+    ("target_neurons", 1.0, "0 <= f < 1"),
+    ("target_neurons", float("nan"), "0 <= f < 1"),
+    ("target_synapses", -0.1, "0 <= f < 1"),
+    ("trials", -1, "an integer >= 0"),
+    ("trials", 0, "while the timescale optimisation is on"),
+    ("lyapunov_copies", 0, "an integer >= 1"),
+    ("duration", "200 ms", "longer than the 200 ms transient"),
+    ("duration", "-1 s", "longer than the 200 ms transient"),
+    ("duration", 0.5, "a time with units"),
+    ("duration", "nan s", "a time with units"),
+    ("interval", "0 ms", "a positive time"),
+    ("interval", "900 ms", "at most duration - transient = 1000 ms - 200 ms = 800 ms"),
+    ("betweenness_pivots", -1, "None or 0 (exact), 'auto' or a count >= 1"),
+    ("perturbation", float("inf"), "a finite number > 0"),
+    ("regrow_budget", 1.0, "0 <= f < 1"),
+    ("spectrum_k", 0, "an integer >= 1"),
+    ("exponent_neurons", 1, "None (all neurons) or an integer >= 2"),
+    ("seed", -1, "an integer >= 0"),
+    ("device", "fpga", "one of runtime"),
+    ("exponents", "magic", "'linear' or 'spiking'"),
+    ("reweight", "yes", "true or false"),
+])
+def test_prune_config_names_the_bad_field(field, value, expected):
+    from lnp_brian.pruning import PruneConfigError
+
+    with pytest.raises(PruneConfigError) as err:
+        PruneConfig(**{field: value})
+    msg = str(err.value)
+    assert err.value.field == field and isinstance(err.value, ValueError)
+    assert msg.startswith(f"{field} must be ") and expected in msg and f"got {value!r}" in msg and "\n" not in msg
+
+
+def test_prune_config_accepts_the_edges():
+    assert PruneConfig(trials=0, steps={"timescale": "off"}).trials == 0
+    assert PruneConfig(method="ap", trials=0).trials == 0
+    assert PruneConfig(betweenness_pivots=0).betweenness_pivots is None  # 0: exact, as --pivots 0
+    assert PruneConfig(duration="201 ms", interval="1 ms").duration == "201 ms"
+    assert PruneConfig(target_neurons=0.0, iterations=np.int64(2)).iterations == 2
+
+
+class _NoSimPruner(Pruner):
+    """Pruner.run's loop and checkpoints with cheap stand-ins for the simulations."""
+
+    compilations = 0
+
+    def __init__(self, dense, config):
+        self.dense, self.config, self.evaluate, self.timings = dense, config, None, {}
+        self.logged = []
+        self.log = self.logged.append
+
+    def measure(self, net, k):
+        return {"iteration": k, "neurons": net.n_active, "synapses": net.n_synapses, "lambda_max": 0.5 * k,
+                "mean_ipr": 0.1}
+
+    def step(self, net, k, n_target, m_target):
+        drop = np.flatnonzero(net.active)[: max(net.n_active - n_target, 0)]
+        return net.prune(neurons=drop), {"dropped": len(drop), "note": f"iteration {k}"}
+
+
+@pytest.mark.parametrize("damage", ["network truncated", "network byte", "row edited", "info edited",
+                                    "manifest removed", "manifest corrupt"])
+def test_resume_refuses_a_tampered_checkpoint(tmp_path, damage):
+    from lnp_brian.pruning import CheckpointError, verify_checkpoint
+
+    net = lb.build_network("hrsnn", n=40, seed=1)
+    config = PruneConfig(iterations=3, target_neurons=0.3, target_synapses=0.3, duration="300 ms")
+    ckpt = tmp_path / "checkpoints"
+    full = _NoSimPruner(net, config).run(checkpoint_dir=ckpt)
+    for k in range(4):
+        manifest = verify_checkpoint(ckpt / f"iter_{k:03d}")
+        assert set(manifest["files"]) == ({"network.npz", "row.json"} | ({"info.json"} if k else set()))
+    # intact: resumed from the checkpoints, nothing recomputed
+    again = _NoSimPruner(net, config)
+    res = again.run(checkpoint_dir=ckpt, resume=True)
+    assert res.network.equals(full.network) and res.rows == json_rows(full.rows)
+    assert "resuming after iteration 3" in again.logged
+    d = ckpt / "iter_001"
+    target = {"network truncated": "network.npz", "network byte": "network.npz", "row edited": "row.json",
+              "info edited": "info.json", "manifest removed": "manifest.json", "manifest corrupt": "manifest.json"}[damage]
+    f = d / target
+    if damage == "network truncated":
+        f.write_bytes(f.read_bytes()[:-100])
+    elif damage == "network byte":
+        raw = bytearray(f.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        f.write_bytes(bytes(raw))
+    elif damage == "row edited":
+        f.write_text(f.read_text().replace('"lambda_max": 0.5', '"lambda_max": 0.25'))
+    elif damage == "info edited":
+        f.write_text(f.read_text().replace("iteration 1", "iteration 9"))
+    elif damage == "manifest removed":
+        f.unlink()
+    else:
+        f.write_text("{not json")
+    with pytest.raises(CheckpointError) as err:
+        _NoSimPruner(net, config).run(checkpoint_dir=ckpt, resume=True)
+    msg = str(err.value)
+    assert isinstance(err.value, ValueError) and str(d) in msg and "--overwrite" in msg and "\n" not in msg
+    if damage in ("network truncated", "network byte", "row edited", "info edited"):
+        assert f"checkpoint {f} does not match its checksum" in msg and err.value.path == f
+    # deleting the damaged iteration, as the message says, recomputes it and the later ones
+    shutil.rmtree(d)
+    redone = _NoSimPruner(net, config).run(checkpoint_dir=ckpt, resume=True)
+    assert redone.network.equals(full.network)
+    verify_checkpoint(d)
+
+
+def json_rows(rows):
+    import json
+
+    return json.loads(json.dumps(rows))

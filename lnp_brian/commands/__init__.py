@@ -1,1 +1,36 @@
-"""Implementations of the `lnp-brian` subcommands (the parser lives in lnp_brian.cli)."""
+"""Implementations of the `lnp-brian` subcommands (the parser lives in lnp_brian.cli).
+
+Each command checks every option and file before it creates or touches its output directory,
+so a bad input ends in one line and changes nothing.
+"""
+
+from __future__ import annotations
+
+DEFAULT_DT = 1e-4  # s, when neither --dt nor the model file gives one
+
+
+def checked_size(spec, n: int, connection_probability: float | None):
+    """The connectivity table for ``n`` neurons (``--connection-probability`` applied), after
+    checking that such a network fits in memory. Errors name the options."""
+    from ..network import check_size, connectivity_with_p
+
+    conn = dict(spec.network.connectivity)
+    if connection_probability is not None:
+        try:
+            conn = connectivity_with_p(spec, connection_probability)
+        except ValueError as exc:
+            raise ValueError(f"--connection-probability {connection_probability}: {exc}") from None
+    if spec.synapse is not None:
+        check_size(n, conn, what="--neurons")
+    return conn
+
+
+def resolve_dt(spec, dt, duration, *, option: str = "--duration") -> float:
+    """The integration step in seconds (``--dt``, else the model's, else 0.1 ms), which must be
+    shorter than the simulated time."""
+    step = float(dt) if dt is not None else (float(spec.dt) if spec.dt is not None else DEFAULT_DT)
+    if step >= float(duration):
+        source = "--dt" if dt is not None else f"the model's dt ({spec.source})"
+        raise ValueError(f"{option} {duration}: must be longer than the integration step, "
+                         f"{source} = {step:g} s")
+    return step

@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 
 __all__ = ["cmd_prune", "write_trajectory"]
 
+_OPTIONS = {"lyapunov_copies": "--copies", "betweenness_pivots": "--pivots", "steps": "--no-STEP/--random-STEP"}
 _STEP_FLAGS = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node_pruning": "node_pruning",
                "delocalize": "delocalize", "timescale": "timescale_opt"}
 
@@ -52,23 +53,32 @@ def cmd_prune(args, argv) -> int:
     from ..backends import versions
     from ..files import write_json
     from ..model import load_model
-    from ..network import build_network, connectivity_with_p
-    from ..pruning import Pruner, PruneConfig
-    from ..runs import RunDir
+    from ..network import build_network
+    from ..pruning import Pruner, PruneConfig, PruneConfigError
+    from ..runs import RunDir, check_out_dir
+    from . import checked_size
 
-    run = RunDir(args.out, overwrite=args.overwrite, resume=args.resume, command="prune", argv=argv)
-    say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
+    # everything is checked before the run directory is touched
+    check_out_dir(args.out)
+    spec = load_model(args.model)
+    n = spec.network.n_neurons if args.neurons is None else args.neurons
+    conn = checked_size(spec, n, args.connection_probability)
     try:
-        spec = load_model(args.model)
-        n = args.neurons or spec.network.n_neurons
         config = PruneConfig(method=args.method, target_neurons=args.target_neurons,
                              target_synapses=args.target_synapses, iterations=args.iterations,
                              steps=steps_from_args(args), seed=args.seed, device=args.device,
                              duration=str(args.duration), lyapunov_copies=args.copies, exponents=args.exponents,
                              trials=args.trials,
-                             betweenness_pivots=None if args.pivots == 0 else (args.pivots or "auto"))
-        resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
-                    "neurons": n, "connection_probability": args.connection_probability, **config.to_dict()}
+                             betweenness_pivots="auto" if args.pivots is None else args.pivots)
+    except PruneConfigError as exc:
+        field = exc.field.split(".")[0]
+        option = _OPTIONS.get(field, f"--{field.replace('_', '-')}")
+        raise ValueError(f"{option} {exc.value}: expected {exc.expected}") from None
+    resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
+                "neurons": n, "connection_probability": args.connection_probability, **config.to_dict()}
+
+    with RunDir(args.out, overwrite=args.overwrite, resume=args.resume, command="prune", argv=argv) as run:
+        say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
         if args.resume and "config" in run.info and run.info["config"] != resolved:
             diff = sorted(k for k in resolved if run.info["config"].get(k) != resolved[k])
             raise ValueError(f"{run.path} holds a run with a different configuration ({', '.join(diff)}); "
@@ -76,7 +86,6 @@ def cmd_prune(args, argv) -> int:
         run.update(config=resolved, seeds={"network": args.seed, "pruning": args.seed}, device=args.device,
                    versions=versions())
         run.write("running")
-        conn = None if args.connection_probability is None else connectivity_with_p(spec, args.connection_probability)
         dense = build_network(spec, n, seed=args.seed, connectivity=conn)
         dense.save(run.file("network_dense.npz"))
         say(f"{args.method}: {dense.summary()}; targets -{args.target_neurons:.0%} neurons, "
@@ -107,13 +116,8 @@ def cmd_prune(args, argv) -> int:
                           "spectra.json", "counts.png", "eigenvalues.png", "lyapunov_spectra.png", "checkpoints/"])
         run.write("complete")
         say(f"{final.summary()}; compilations: {pruner.compilations}")
-        print(run.path if args.quiet else f"results in {run.path}: trajectory.csv, network_final.npz, figures")
-        return 0
-    except BaseException:
-        run.write("failed")
-        raise
-    finally:
-        run.close()
+    print(run.path if args.quiet else f"results in {run.path}: trajectory.csv, network_final.npz, figures")
+    return 0
 
 
 def _sha(text: str) -> str:

@@ -12,48 +12,58 @@ __all__ = ["cmd_simulate"]
 
 def cmd_simulate(args, argv) -> int:
     import matplotlib.pyplot as plt
-    from brian2 import Equations
+    from brian2 import Equations, second
 
     from .. import plots
     from ..backends import Simulator, versions
     from ..inputs import default_input
     from ..model import load_model
     from ..network import build_network
-    from ..runs import RunDir
+    from ..runs import RunDir, check_out_dir
     from ..seeding import derive_seed
+    from . import checked_size, resolve_dt
 
-    run = RunDir(args.out, overwrite=args.overwrite, command="simulate", argv=argv)
-    say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
-    try:
-        with run.timed("load_model"):
-            spec = load_model(args.model)
-        n = args.neurons or spec.network.n_neurons
-        seeds = {"network": args.seed,
-                 "init": args.init_seed if args.init_seed is not None else derive_seed(args.seed, "init"),
-                 "noise": args.noise_seed if args.noise_seed is not None else derive_seed(args.seed, "noise")}
+    # everything is checked before the run directory is touched
+    check_out_dir(args.out)
+    spec = load_model(args.model)
+    n = spec.network.n_neurons if args.neurons is None else args.neurons
+    checked_size(spec, n, None)
+    dt = resolve_dt(spec, args.dt, args.duration)
+    names = spec.state_variables
+    diff_names = sorted(Equations(spec.neuron.equations).diff_eq_names)
+    if args.record is not None and args.record not in names:
+        raise ValueError(f"--record {args.record}: not a variable of {spec.name}; expected one of {', '.join(names)}")
+    bad = [k for k in args.record_neurons if k >= n]
+    if bad:
+        raise ValueError(f"--record-neurons: {', '.join(map(str, bad))} out of range for {n} neurons "
+                         f"(indices 0..{n - 1})")
+    var = args.record or ("v" if "v" in diff_names else None)
+    record_vars = [var] if var else diff_names
+    record = {v: list(args.record_neurons) for v in record_vars}
+    seeds = {"network": args.seed,
+             "init": args.init_seed if args.init_seed is not None else derive_seed(args.seed, "init"),
+             "noise": args.noise_seed if args.noise_seed is not None else derive_seed(args.seed, "noise")}
+    inputs = None if args.no_input else default_input(spec)
+
+    with RunDir(args.out, overwrite=args.overwrite, command="simulate", argv=argv) as run:
+        say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
+        build_dir = args.build_dir or run.file("build")
+        config = {"model": spec.name, "model_source": spec.source, "neurons": n,
+                  "duration": str(args.duration), "dt": f"{dt:g} s",
+                  "device": args.device, "threads": args.threads,
+                  "input": None if inputs is None else inputs.describe(),
+                  "record": dict(record), "build_dir": str(build_dir)}
+        run.update(config=config, seeds=seeds, device=args.device, versions=versions())
+        run.write("running")
         say(f"building {spec.name} network: {n} neurons, seed {args.seed}")
         with run.timed("build_network"):
             net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"])
         say(f"  {net.summary()}")
         net.save(run.file("network.npz"))
-        (run.file("model.toml")).write_text(spec.text, encoding="utf-8")
-        inputs = None if args.no_input else default_input(spec)
-        names = sorted(Equations(spec.neuron.equations).diff_eq_names)
-        var = args.record or ("v" if "v" in names else None)
-        record_vars = [var] if var else names
-        idx = [k for k in args.record_neurons if 0 <= k < n] or [0]
-        record = {v: idx for v in record_vars}
-        dt = args.dt if args.dt is not None else spec.dt
-        build_dir = args.build_dir or run.file("build")
-        config = {"model": spec.name, "model_source": spec.source, "neurons": n,
-                  "duration": str(args.duration), "dt": str(dt) if dt is not None else "0.1 ms",
-                  "device": args.device, "threads": args.threads,
-                  "input": None if inputs is None else inputs.describe(),
-                  "record": {k: v for k, v in record.items()}, "build_dir": str(build_dir)}
-        run.update(config=config, seeds=seeds, device=args.device, versions=versions())
+        run.file("model.toml").write_text(spec.text, encoding="utf-8")
         say(f"building the {args.device} simulation (a first C++ build compiles for ~20 s)")
         with run.timed("build_simulator"):
-            sim = Simulator(net, args.device, duration=args.duration, dt=dt, inputs=inputs, record=record,
+            sim = Simulator(net, args.device, duration=args.duration, dt=dt * second, inputs=inputs, record=record,
                             build_dir=build_dir, reuse=True, threads=args.threads,
                             progress=float(args.duration) >= 10 and not args.quiet)
         say(f"  compilations: {sim.compilations}"
@@ -81,18 +91,13 @@ def cmd_simulate(args, argv) -> int:
                             "median_isi_cv": _nanmedian(result.isi_cv())},
                    files=["run.json", "network.npz", "model.toml", "spikes.npz", "raster.png",
                           "dynamics.png", "run.log"])
-        run.write()
+        run.write("complete")
         say(f"wrote {run.path}")
-        if args.quiet:
-            print(run.path)
-        else:
-            print(f"results in {run.path}: raster.png, dynamics.png, spikes.npz, network.npz, run.json")
-        return 0
-    except BaseException:
-        run.write(status="failed")
-        raise
-    finally:
-        run.close()
+    if args.quiet:
+        print(run.path)
+    else:
+        print(f"results in {run.path}: raster.png, dynamics.png, spikes.npz, network.npz, run.json")
+    return 0
 
 
 def _nanmedian(x):
