@@ -4,6 +4,7 @@
 ``lnp-brian lyapunov``  Lyapunov exponents of a model
 ``lnp-brian prune``     LNP / AP / random pruning of a network
 ``lnp-brian experiment`` a grid of models x methods x seeds x tasks from a TOML file
+``lnp-brian quality``   memory capacity, kernel rank and generalisation rank of a network
 ``lnp-brian models``    list the shipped models (or print one)
 
 Every command writes one directory (``--out``) holding ``run.json`` (resolved config, seeds,
@@ -151,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-input", action="store_true", help="simulate without the model's default input")
     s.add_argument("--record", default=None,
                    help="state variable to record as traces (default: v if the model has it, else all)")
-    s.add_argument("--record-neurons", type=_indices, default=[0, 1, 2, 3, 4],
-                   help="comma-separated neuron indices to record (default 0,1,2,3,4)")
+    s.add_argument("--record-neurons", type=_indices, default=None,
+                   help="comma-separated neuron indices to record (default 0,1,2,3,4, those that exist)")
     s.add_argument("--threads", type=_integer(0), default=0, help="OpenMP threads for cpp_standalone (default 0: none)")
     s.add_argument("--build-dir", type=_directory,
                    help="standalone build directory (default DIR/build); a compiled project there with "
@@ -272,6 +273,36 @@ def build_parser() -> argparse.ArgumentParser:
                          "each other's binaries")
     ex.add_argument("--quiet", action="store_true", help="print only where the results went")
 
+    q = sub.add_parser(
+        "quality", help="task-agnostic reservoir quality: memory capacity, kernel and generalisation rank",
+        description="Build a network from a model file and measure, on one compiled build re-run with new "
+                    "input currents: the memory capacity (Jaeger 2001; i.i.d. uniform input, one ridge readout "
+                    "per delay, r^2 on held-out samples), the kernel rank (states after --streams different "
+                    "input streams) and the generalisation rank (states after --streams noisy copies of one "
+                    "stream; Legenstein & Maass 2007). Features: spike trains filtered at 5, 20 and 50 ms. "
+                    "Writes DIR/quality.json, quality.png (r^2 against delay, singular value spectra), "
+                    "network.npz, run.json and run.log.")
+    q.add_argument("--model", required=True, help="shipped spiking model name or path to a .toml file")
+    q.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
+    q.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
+    q.add_argument("--seed", type=SEED, default=1,
+                   help="network seed (default 1); encoder, inputs and noise derive from it")
+    q.add_argument("--samples", type=_integer(10), default=2000,
+                   help="i.i.d. input samples of the memory-capacity run, also the length of every run "
+                        "(default 2000; half train the readouts, half score them)")
+    q.add_argument("--sample-time", type=_quantity("second"), default="5 ms",
+                   help="presentation time of one input value, a multiple of dt (default 5 ms)")
+    q.add_argument("--input-gain", type=_quantity("amp"), default="800 pA",
+                   help="input current per unit of the input u in [-1, 1] (default 800 pA)")
+    q.add_argument("--max-delay", type=_integer(1), default=40,
+                   help="largest delay of the memory-capacity readouts, in samples (default 40)")
+    q.add_argument("--streams", type=_integer(2), default=200,
+                   help="m: input streams (kernel rank) and noisy copies (generalisation rank); ranks are at "
+                        "most min(m, features) (default 200)")
+    q.add_argument("--out", required=True, type=_directory, help="output directory DIR")
+    q.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
+    q.add_argument("--quiet", action="store_true", help="print only where the results went")
+
     m = sub.add_parser("models", help="list the shipped models, or print one",
                        description="List the shipped models with their descriptions; with a name, print its file.")
     m.add_argument("name", nargs="?", help="a shipped model to print")
@@ -363,6 +394,10 @@ def _dispatch(args, argv) -> int:
         from .commands.prune import cmd_prune
 
         return cmd_prune(args, argv)
+    if args.command == "quality":
+        from .commands.quality import cmd_quality
+
+        return cmd_quality(args, argv)
     raise CLIError(f"unknown command {args.command}")
 
 

@@ -45,7 +45,7 @@ from .seeding import derive_seed
 
 __all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
            "parse_method", "grid", "run_one", "Experiment", "read_results", "summarise",
-           "RESULT_COLUMNS", "SUMMARY_METRICS"]
+           "RESULT_COLUMNS", "SUMMARY_METRICS", "BASELINE_METRICS"]
 
 STEP_NAMES = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node-pruning": "node_pruning",
               "delocalize": "delocalize", "timescale-opt": "timescale"}
@@ -55,7 +55,8 @@ IMAGE_KINDS = ("digits", "cifar10", "cifar100")
 _SERIES_KEYS = {"samples": None, "dt": None, "data_seed": None, "train": None, "val": None, "test": None,
                 "horizons": None, "sample_time": "sample_time", "input_fraction": "input_fraction",
                 "input_gain": "input_gain", "signed": "signed", "noise": "noise", "washout": "washout",
-                "chunk": "chunk", "feature_tau": "feature_tau", "stdp_epochs": "stdp_epochs"}
+                "chunk": "chunk", "feature_tau": "feature_tau", "stdp_epochs": "stdp_epochs",
+                "features": "features", "input_term": "input_term"}
 _IMAGE_KEYS = {"n_train": "n_train", "n_test": "n_test", "data_seed": "data_seed", "path": "path",
                "label": "label", "present": "present", "rest": "rest", "max_rate": "max_rate",
                "batch": "batch", "input_fraction": "input_fraction", "input_weight": "input_weight",
@@ -82,16 +83,21 @@ MAX_RETRIES = 100
 RESULT_COLUMNS = [
     "experiment", "model", "method", "seed", "task", "regime", "horizon", "iteration",
     "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr", "mean_rate_hz",
-    "nrmse_train", "nrmse_val", "nrmse_test", "rmse_test", "persistence_nrmse", "ridge_nrmse",
-    "accuracy_train", "accuracy_test", "chance",
+    "nrmse_train", "nrmse_val", "nrmse_test", "rmse_test", "persistence_nrmse", "ridge_nrmse", "esn_nrmse",
+    "accuracy_train", "accuracy_test", "chance", "pixels_logistic_accuracy",
     "sops_input", "sops_recurrent", "sops_readout", "sops_total", "spikes_per_sample", "task_rate_hz",
     "neurons_with_readout", "synapses_with_readout", "input_synapses", "readout_synapses",
     "readout_alpha", "readout_C",
 ]
 #: metrics averaged over seeds in summary.csv
 SUMMARY_METRICS = ["neurons", "synapses", "lambda_max", "mean_ipr", "nrmse_val", "nrmse_test", "rmse_test",
-                   "persistence_nrmse", "ridge_nrmse", "accuracy_test", "sops_total", "sops_recurrent",
-                   "sops_input", "sops_readout", "synapses_with_readout", "neurons_with_readout"]
+                   "persistence_nrmse", "ridge_nrmse", "esn_nrmse", "accuracy_test", "pixels_logistic_accuracy",
+                   "sops_total", "sops_recurrent", "sops_input", "sops_readout", "synapses_with_readout",
+                   "neurons_with_readout"]
+#: the baselines' test scores beside the reservoir's: ``<baseline>_nrmse`` (series) and
+#: ``<baseline>_accuracy`` (images), from the ``baselines`` dict of every task evaluation
+#: (a baseline not listed here still gets its column in results.csv and summary.csv)
+BASELINE_METRICS = ["persistence_nrmse", "ridge_nrmse", "esn_nrmse", "pixels_logistic_accuracy"]
 
 
 class ExperimentIncomplete(RuntimeError):
@@ -297,17 +303,21 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
              "input_gain": "amp", "input_weight": "amp"}
     for key, unit in units.items():
         if key in opts and not (key == "rest" and opts[key] == 0 and not isinstance(opts[key], bool)):
-            _check_quantity(source, f"{where}.{key}", opts[key], unit)
+            values = opts[key] if key == "feature_tau" and isinstance(opts[key], list) else [opts[key]]
+            if not values:
+                raise ExperimentConfigError(source, f"{where}.{key}", "expected a time or a non-empty list of times")
+            for value in values:
+                _check_quantity(source, f"{where}.{key}", value, unit)
     for key in ("samples", "washout", "chunk", "stdp_epochs", "n_train", "n_test", "batch", "data_seed"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], int)
     for key in ("dt", "train", "val", "test", "input_fraction"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], float)
-    for key in ("signed", "noise"):
+    for key in ("signed", "noise", "input_term"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], bool)
-    for key in ("label", "color", "path"):
+    for key in ("label", "color", "path", "features"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], str)
     if "data_seed" in opts:
@@ -591,7 +601,9 @@ def _flatten(prefix: str, out: dict) -> dict:
     if "rmse" in out:
         flat["rmse_test"] = out["rmse"]["test"]
     for name, b in out.get("baselines", {}).items():
-        flat[f"{name}_nrmse"] = b["nrmse"]
+        for metric in ("nrmse", "accuracy"):  # series baselines have an NRMSE, image ones an accuracy
+            if metric in b:
+                flat[f"{name}_{metric}"] = b[metric]
     for k in ("input", "recurrent", "readout", "total"):
         flat[f"sops_{k}"] = out["sops"][k]
     flat["spikes_per_sample"] = out["sops"]["spikes"]
@@ -644,9 +656,11 @@ class TaskEvaluator:
                 kw["dt"] = float(o["dt"])
             series = gen(n, **kw)
             fr = {k: float(o[k]) for k in ("train", "val", "test") if k in o}
+            shared = {}  # the horizons share one series and encoder: simulate each network once
             for h in task.horizons:
                 st = ds.make_series_task(series, horizon=h, name=f"{task.name}_h{h}", **fr)
-                self.runners.append(SeriesTaskRunner(st, network, device, **common, **runner_kw))
+                self.runners.append(SeriesTaskRunner(st, network, device, **common, **runner_kw,
+                                                     shared_runs=shared))
         else:
             data_seed = int(o.get("data_seed", 0))
             if task.kind == "digits":
@@ -978,8 +992,17 @@ def read_results(path) -> list[dict]:
     return rows
 
 
+def _summary_metrics(keys) -> list[str]:
+    """SUMMARY_METRICS, then any other baseline column (``<name>_nrmse`` / ``<name>_accuracy``)
+    among ``keys``, sorted."""
+    extra = {k for k in keys if k.endswith(("_nrmse", "_accuracy")) and k not in SUMMARY_METRICS}
+    return SUMMARY_METRICS + sorted(extra)
+
+
 def summarise(rows) -> list[dict]:
-    """Mean and standard deviation over seeds per (model, method, task, iteration)."""
+    """Mean and standard deviation over seeds per (model, method, task, iteration), of every
+    SUMMARY_METRICS column and every baseline column the rows have."""
+    metrics = _summary_metrics({k for r in rows for k in r})
     groups: dict = {}
     for r in rows:
         key = (r["model"], r["method"], r["task"], int(float(r["iteration"])))
@@ -989,7 +1012,7 @@ def summarise(rows) -> list[dict]:
         s = {"model": model, "method": method, "task": task, "iteration": it, "seeds": len(rs),
              "final": int(it == max(int(float(x["iteration"])) for x in rows
                                     if x["model"] == model and x["method"] == method and x["task"] == task))}
-        for m in SUMMARY_METRICS:
+        for m in metrics:
             vals = np.array([float(x[m]) for x in rs if m in x and x[m] not in ("", None)], float)
             vals = vals[np.isfinite(vals)]
             s[f"{m}_mean"] = float(vals.mean()) if len(vals) else math.nan
@@ -1000,7 +1023,8 @@ def summarise(rows) -> list[dict]:
 
 def write_summary(path, summary) -> Path:
     cols = ["model", "method", "task", "iteration", "final", "seeds"]
-    cols += [f"{m}_{s}" for m in SUMMARY_METRICS for s in ("mean", "std")]
+    metrics = _summary_metrics({k[:-5] for r in summary for k in r if k.endswith("_mean")})
+    cols += [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
     text = io.StringIO()
     w = csv.DictWriter(text, fieldnames=cols, restval="", lineterminator="\n")
     w.writeheader()

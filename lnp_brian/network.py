@@ -177,6 +177,20 @@ class Network:
         h.update(self.model.text.encode())
         return h.hexdigest()[:16]
 
+    def content_key(self) -> str:
+        """Hash of everything a simulation of this network depends on: the topology and the
+        values (active neurons, synapse masks, weights, neuron and synapse parameters,
+        initial values)."""
+        h = hashlib.sha256(self.topology_key().encode())
+        arrays = [self.active, self.syn_mask, self.w]
+        for table in (self.params, self.syn_params, self.initial):
+            for name in sorted(table):
+                h.update(name.encode())
+                arrays.append(table[name])
+        for arr in arrays:
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()[:16]
+
     def summary(self) -> str:
         ne = int((self.exc & self.active).sum())
         return (f"{self.model.name}: {self.n_active}/{self.n} active neurons ({ne} E, "

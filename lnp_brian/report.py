@@ -7,7 +7,15 @@
 - :func:`plot_ablation`: final score of every method, ablations of LNP's steps among them
   (Fig. 5);
 - :func:`summary_table`: the final iteration of every (model, task, method) as text, beside
-  the linear-ridge and persistence baselines for time series.
+  the baselines of the task.
+
+Baselines: every row of a task carries the test scores of the task's baselines on the same
+data - ``persistence_nrmse``, ``ridge_nrmse`` (lagged linear ridge) and ``esn_nrmse`` (echo-state
+network, :func:`lnp_brian.esn.esn_baseline`) for time series, ``pixels_logistic_accuracy``
+(logistic regression on the pixels) for images; any other ``<name>_nrmse`` /
+``<name>_accuracy`` column is taken for a baseline too (:func:`baseline_columns`). The figures
+draw them as labelled horizontal lines beside the score, the table lists them above each
+task's methods. Rows without a baseline column (older results) simply show none.
 
 ``analysis/`` holds one script per figure that calls these on a saved experiment directory.
 """
@@ -20,10 +28,18 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["score_metric", "plot_trajectory", "plot_score_vs_sops", "plot_ablation", "summary_table",
-           "experiment_figures", "FIGURES"]
+           "experiment_figures", "baseline_columns", "FIGURES", "BASELINES"]
 
 FIGURES = {"trajectory": "fig3_trajectory.png", "sops": "fig4_score_vs_sops.png", "ablation": "fig5_ablation.png"}
 _LABEL = {"nrmse_test": "test NRMSE (lower is better)", "accuracy_test": "test accuracy"}
+#: known baselines in report order: name -> (label, line style, colour)
+BASELINES = {
+    "persistence": ("persistence", "--", "tab:gray"),
+    "ridge": ("lagged ridge", "-.", "tab:brown"),
+    "esn": ("ESN", (0, (1, 1)), "tab:purple"),
+    "pixels_logistic": ("logistic on pixels", "--", "tab:olive"),
+}
+_SUFFIX = {"nrmse_test": "_nrmse", "accuracy_test": "_accuracy"}
 
 
 def score_metric(rows, task: str) -> str:
@@ -47,6 +63,45 @@ def _stats(rows, key):
     if not len(vals):
         return math.nan, math.nan
     return float(vals.mean()), float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+
+
+def baseline_columns(rows, metric: str) -> list[tuple[str, str]]:
+    """``(column, label)`` of the baselines with a value in ``rows`` for a score ``metric``
+    (``nrmse_test``: ``<name>_nrmse`` columns; ``accuracy_test``: ``<name>_accuracy``), known
+    ones first in :data:`BASELINES` order. ``rows`` may be results rows or summary rows
+    (whose columns end in ``_mean``)."""
+    suffix = _SUFFIX[metric]
+    found = {}
+    for r in rows:
+        for k, v in r.items():
+            col = k[:-5] if k.endswith("_mean") else k
+            if col.endswith(suffix) and col != suffix[1:] and not _nan(v):
+                found.setdefault(col, None)
+    names = [c[: -len(suffix)] for c in found]
+    order = [n for n in BASELINES if n in names] + sorted(n for n in names if n not in BASELINES)
+    return [(n + suffix, BASELINES[n][0] if n in BASELINES else n) for n in order]
+
+
+def _baseline_stats(rows, key):
+    """Mean and std over seeds of a baseline column (every row of a seed carries the same
+    value, whatever its method or iteration; a seed-independent baseline has std 0)."""
+    per_seed: dict = {}
+    for r in rows:
+        if key in r and not _nan(r[key]):
+            per_seed.setdefault(r.get("seed"), []).append(float(r[key]))
+    vals = np.array([np.mean(v) for v in per_seed.values()], float)
+    if not len(vals):
+        return math.nan, math.nan
+    return float(vals.mean()), float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+
+
+def _draw_baselines(ax, rows, metric):
+    """A labelled horizontal line per baseline (mean over seeds) on ``ax``."""
+    for k, (col, label) in enumerate(baseline_columns(rows, metric)):
+        m, _ = _baseline_stats(rows, col)
+        name = col[: -len(_SUFFIX[metric])]
+        _, style, colour = BASELINES.get(name, (label, (0, (3, 1, 1, 1)), f"C{(k + 5) % 10}"))
+        ax.axhline(m, ls=style, color=colour, lw=1.2, label=f"{label} baseline ({m:.3g})")
 
 
 def _by(rows, **match):
@@ -87,11 +142,7 @@ def plot_trajectory(rows, task: str, axes=None, model: str | None = None):
                 ax.axhline(m[0], ls=":", color="k", lw=1, label=method)
                 continue
             ax.errorbar(its, m, yerr=s, marker="o", ms=3, capsize=2, label=method)
-    if metric == "nrmse_test":
-        for key, style in (("persistence_nrmse", "--"), ("ridge_nrmse", "-.")):
-            m, _ = _stats(rows, key)
-            if not math.isnan(m):
-                axes[2].axhline(m, ls=style, color="grey", lw=1, label=key.replace("_nrmse", " baseline"))
+    _draw_baselines(axes[2], rows, metric)
     from matplotlib.ticker import MaxNLocator
 
     for ax, title in zip(axes, ("neurons", "recurrent synapses", _LABEL[metric])):
@@ -127,6 +178,7 @@ def plot_score_vs_sops(rows, task: str, ax=None, final_only: bool = False):
                            label=method)
         if len(x) > 1:
             ax.plot(x, y, marker=".", ls="-", lw=0.8, alpha=0.5, color=line[0].get_color())
+    _draw_baselines(ax, rows, metric)  # baselines have no spiking cost: lines across the plot
     ax.set_xlabel("synaptic operations per sample (input + recurrent + readout)")
     ax.set_ylabel(_LABEL[metric])
     if xs_all and max(xs_all) > 10 * min(xs_all):  # log only where SOPs span a decade
@@ -154,13 +206,17 @@ def plot_ablation(rows, task: str, ax=None):
         stds.append(s)
     ax.bar(range(len(names)), means, yerr=stds, capsize=3, color="C0", alpha=0.8)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize="small")
+    _draw_baselines(ax, rows, metric)
+    if baseline_columns(rows, metric):
+        ax.legend(fontsize="x-small")
     ax.set_ylabel(_LABEL[metric])
     ax.set_title(f"{task}: final score by method and ablation", fontsize="small")
     return ax
 
 
 def summary_table(summary) -> str:
-    """The final iteration of every (model, task, method) as an aligned text table."""
+    """The final iteration of every (model, task, method) as an aligned text table, each task
+    headed by its baselines' test scores (mean over seeds, ± std where they vary)."""
     final = [s for s in summary if s.get("final")]
     if not final:
         return "(no rows)"
@@ -170,9 +226,15 @@ def summary_table(summary) -> str:
         series = not math.isnan(rs[0].get("nrmse_test_mean", math.nan))
         metric = "nrmse_test" if series else "accuracy_test"
         head = f"{model} / {task}"
-        if series:
-            p, r = rs[0]["persistence_nrmse_mean"], rs[0]["ridge_nrmse_mean"]
-            head += f"   baselines: persistence NRMSE {p:.4f}, linear ridge NRMSE {r:.4f}"
+        parts = []
+        for col, label in baseline_columns(rs, metric):
+            m, sd = rs[0].get(f"{col}_mean", math.nan), rs[0].get(f"{col}_std", math.nan)
+            if _nan(m):  # the first method lacks it: take the mean over the methods that have it
+                m, sd = _stats([{"v": x.get(f"{col}_mean")} for x in rs], "v")[0], math.nan
+            parts.append(f"{label} {'NRMSE' if series else 'accuracy'} {m:.4f}"
+                         + (f" ± {sd:.4f}" if not _nan(sd) and sd > 0 else ""))
+        if parts:
+            head += f"   baseline{'s' if len(parts) > 1 else ''}: " + ", ".join(parts)
         lines.append(head)
         lines.append(f"  {'method':<22} {'seeds':>5} {'neurons':>9} {'synapses':>10} "
                      f"{('NRMSE' if series else 'accuracy'):>17} {'SOPs/sample':>14} {'lambda_max 1/s':>15}")

@@ -59,7 +59,8 @@ from brian2.units.fundamentalunits import Quantity
 
 from . import metrics
 from .backends import Simulator, compile_count
-from .datasets import SeriesTask, persistence_baseline, poisson_rates, ridge_baseline
+from .datasets import SeriesTask, logistic_pixels_baseline, persistence_baseline, poisson_rates, ridge_baseline
+from .esn import esn_baseline
 from .inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, default_input
 from .network import Network
 from .readout import ClassifierReadout, RidgeReadout, count_features, filtered_features
@@ -142,16 +143,31 @@ def _check_noise(noise):
     return noise
 
 
-def series_options(*, sample_time="5 ms", input_fraction: float = 0.5, input_gain="800 pA", signed: bool = True,
-                   noise=True, washout: int = 20, chunk: int = 500, feature_tau="20 ms", stdp_epochs: int = 1,
-                   input_dim="amp", dt: float | None = None) -> dict:
+#: the defaults of the series encoder and readout, chosen on validation data (see
+#: :class:`SeriesTaskRunner` and docs/reservoir.md): one place, used by the runner, the
+#: option checks and the experiment files
+SERIES_DEFAULTS = {"sample_time": "50 ms", "input_fraction": 1.0, "input_gain": "3200 pA", "signed": True,
+                   "noise": True, "washout": 20, "chunk": 500,
+                   "feature_tau": ("5 ms", "20 ms", "50 ms", "100 ms", "200 ms"),
+                   "features": "spikes", "input_term": True, "stdp_epochs": 1}
+FEATURE_KINDS = ("spikes", "v", "spikes+v")
+
+
+def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction: float = SERIES_DEFAULTS["input_fraction"],
+                   input_gain=SERIES_DEFAULTS["input_gain"], signed: bool = True, noise=True,
+                   washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
+                   feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = "spikes", input_term: bool = True,
+                   stdp_epochs: int = 1, input_dim="amp", dt: float | None = None) -> dict:
     """Check the encoder and simulation options of :class:`SeriesTaskRunner` (the runner
     calls this; an experiment file is checked with it before anything runs).
 
     ``input_dim`` is the dimension of the model's input current (``input_gain`` must have
     it); ``dt`` the simulation step in seconds (``sample_time`` must be a multiple of it;
-    None: not checked). Returns the values in SI units; raises :class:`TaskOptionError`
-    naming the option."""
+    None: not checked). Returns the values in SI units (``feature_tau`` as a tuple of
+    seconds); raises :class:`TaskOptionError` naming the option."""
+    taus = list(feature_tau) if isinstance(feature_tau, (list, tuple)) else [feature_tau]
+    if not taus:
+        raise TaskOptionError("feature_tau", "feature_tau must be a time or a non-empty list of times")
     out = {"sample_time": _quantity(sample_time, "second", "sample_time"),
            "input_fraction": _fraction(input_fraction, "input_fraction"),
            "input_gain": _quantity(input_gain, input_dim, "input_gain"),
@@ -159,11 +175,19 @@ def series_options(*, sample_time="5 ms", input_fraction: float = 0.5, input_gai
            "noise": _check_noise(noise),
            "washout": _int(washout, "washout", 0),
            "chunk": _int(chunk, "chunk", 1),
-           "feature_tau": _quantity(feature_tau, "second", "feature_tau"),
+           "feature_tau": tuple(_quantity(t, "second", "feature_tau") for t in taus),
+           "features": features,
+           "input_term": _bool(input_term, "input_term"),
            "stdp_epochs": _int(stdp_epochs, "stdp_epochs", 1)}
-    for name, given in (("sample_time", sample_time), ("feature_tau", feature_tau)):
-        if out[name] <= 0:
-            raise TaskOptionError(name, f"{name} must be a positive time, got {given!r}")
+    if out["sample_time"] <= 0:
+        raise TaskOptionError("sample_time", f"sample_time must be a positive time, got {sample_time!r}")
+    if any(t <= 0 for t in out["feature_tau"]):
+        raise TaskOptionError("feature_tau", f"feature_tau must be positive times, got {feature_tau!r}")
+    if len(set(out["feature_tau"])) != len(out["feature_tau"]):
+        raise TaskOptionError("feature_tau", f"feature_tau must not repeat a time, got {feature_tau!r}")
+    if features not in FEATURE_KINDS:
+        raise TaskOptionError("features", f"features must be one of {', '.join(map(repr, FEATURE_KINDS))}, "
+                                          f"got {features!r}")
     if out["input_gain"] <= 0:
         raise TaskOptionError("input_gain", f"input_gain must be a positive current per unit of the series, "
                                             f"got {input_gain!r}")
@@ -329,19 +353,34 @@ def images_to_inputs(images, color: str = "rgb") -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
-def default_series_readout() -> RidgeReadout:
-    """The forecasting readout used unless one is given: ridge on the raw filtered spike
-    trains (no per-neuron standardisation), alpha from 1e-4 to 1e5 chosen by blocked
+def default_series_readout(blocks=None) -> RidgeReadout:
+    """The forecasting readout used unless one is given: ridge with an intercept on the
+    feature blocks (the input u(t), the spike traces of each filter time constant, the
+    membrane potentials), each block centred and scaled by one number
+    (:class:`~lnp_brian.readout.BlockScaler`), alpha from 1e-4 to 1e5 chosen by blocked
     cross-validation on the training block.
 
-    Why not standardised: all features are in the same unit (filtered spike counts), and a
-    neuron that fired once early in the training block has a feature that decays to
-    ~1e-12 and a standard deviation near zero; standardising it turns its first spike in a
-    held-out fold into a z-score of ~1e12, so cross-validation rejects every small alpha
-    (measured on a 200-neuron HRSNN: NRMSE 0.70 at the alpha chosen that way, 0.13 without
-    standardisation).
+    Why blocks and not per-feature standardisation: a neuron that fired once early in the
+    training block has a trace that decays to ~1e-12 and a standard deviation near zero;
+    standardising it alone turns its first spike in a held-out fold into a z-score of
+    ~1e12, so cross-validation rejects every small alpha (measured on a 200-neuron HRSNN:
+    NRMSE 0.70 with per-feature standardisation, 0.13 without). One scale per block keeps
+    the neurons' relative sizes and still puts u(t) and the slow and fast traces on a
+    common footing for one penalty.
     """
-    return RidgeReadout(alphas=np.logspace(-4, 5, 10), standardize=False)
+    return RidgeReadout(alphas=np.logspace(-4, 5, 10), standardize="block",
+                        blocks=None if blocks is None else tuple(blocks))
+
+
+_ESN_CACHE: dict = {}  # the last few echo-state baselines: every method of a seed shares them
+
+
+def _series_key(task: SeriesTask) -> str:
+    import hashlib
+
+    h = hashlib.sha256(f"{task.horizon}|{task.bounds}".encode())
+    h.update(np.ascontiguousarray(task.series).tobytes())
+    return h.hexdigest()
 
 
 # ==========================================================================================
@@ -484,19 +523,18 @@ class SeriesTaskRunner(_Runner):
         Simulation backend (``cpp_standalone``: one compilation, then each chunk costs only
         its simulation).
     sample_time : str or Quantity
-        How long each series sample is presented (default ``"5 ms"``); a multiple of the
+        How long each series sample is presented (default ``"50 ms"``); a multiple of the
         simulation step.
     input_fraction : float in (0, 1]
         Fraction of the neurons that receive the input currents (a seeded random subset,
-        excitatory and inhibitory alike).
+        excitatory and inhibitory alike; default 1: every neuron).
     input_gain : str or Quantity
-        Current per unit of the normalised series (default ``"800 pA"``: one standard
-        deviation of a variable moves an input neuron's current by up to 800 pA, i.e. a
-        stationary 80 mV at the HRSNN's 100 MOhm; the membrane filters it and the threshold
-        rectifies it). Chosen on validation data: with the model's background noise,
-        Lorenz63 h = 1, 200 neurons, validation NRMSE 0.253, 0.173, 0.144, 0.124, 0.113 at
-        100, 200, 400, 800, 1600 pA (persistence 0.22); the default is the weakest drive
-        within 10 % of the best. A reservoir driven weakly is dominated by its noise.
+        Current per unit of the normalised series (default ``"3200 pA"``: one standard
+        deviation of a variable moves an input neuron's current by up to 3.2 nA; the
+        membrane filters it and the threshold rectifies it). A reservoir driven weakly is
+        dominated by its background noise. The defaults of ``sample_time``,
+        ``input_fraction``, ``input_gain`` and ``feature_tau`` were chosen on the validation
+        block of Lorenz63 (docs/reservoir.md has the numbers).
     signed : bool
         Mixing weights uniform in [-1, 1] (default) or in [0, 1]. Each input neuron
         receives every channel k with its own weight: neuron j gets
@@ -505,15 +543,24 @@ class SeriesTaskRunner(_Runner):
         Background noise on top of the input: ``True`` (default) the model file's
         ``[input]`` noise, ``False`` none, or an explicit noise object.
     washout : int
-        Samples simulated before every chunk and discarded (default 20, i.e. 100 ms at
-        5 ms: several membrane and filter time constants, so every chunk forgets the
-        initial state). They are the series' own preceding samples; before the series'
+        Samples simulated before every chunk and discarded (default 20, i.e. 1 s at 50 ms:
+        five times the slowest filter time constant and many membrane time constants, so
+        every chunk forgets the initial state). They are the series' own preceding samples; before the series'
         start its first sample is repeated.
     chunk : int
         Samples whose features are kept per run (default 500). Every run simulates
         ``washout + chunk`` samples; the last chunk is padded with zeros (the series mean).
-    feature_tau : str or Quantity
-        Time constant of the exponential filter of the spike trains (default ``"20 ms"``).
+    feature_tau : str or Quantity, or a sequence of them
+        Time constants of the exponential filters of the spike trains: a filter bank
+        (default 5, 20, 50, 100 and 200 ms), one block of features per time constant.
+    features : {"spikes", "v", "spikes+v"}
+        What the readout sees of the network: the filtered spike trains (default), the
+        membrane potentials ``v`` at the end of each presentation (a *non-spiking* readout:
+        it reads sub-threshold state a downstream neuron could not see; label it so), or
+        both.
+    input_term : bool
+        Add the current input u(t) as a block of features (default True), as an echo-state
+        network's readout on [1; x(t); u(t)] does; the readout always has an intercept.
     regime : {"readout", "stdp"}
         Readout only (plasticity frozen), or an unsupervised STDP phase on the training
         block first (see the module docstring).
@@ -525,10 +572,18 @@ class SeriesTaskRunner(_Runner):
         Passes over the training block in the STDP phase.
     readout : RidgeReadout or estimator, optional
         Regressor to fit (cloned for every evaluation); default
-        :func:`default_series_readout` (ridge on the raw features, blocked-CV alpha on the
-        training block).
+        :func:`default_series_readout` (ridge with one scale per feature block, blocked-CV
+        alpha on the training block). A :class:`~lnp_brian.readout.RidgeReadout` with
+        ``standardize="block"`` and no ``blocks`` gets the runner's blocks.
     seed : int
         Seed of the encoder (input neurons and weights).
+    shared_runs : dict, optional
+        A dict shared by runners of the *same series and encoder* that differ only in the
+        horizon (as an experiment builds them): the simulations of the last evaluated
+        network and noise seed are kept there, and a runner that needs the same chunks
+        (no longer than those simulated) reads them instead of simulating again. Features
+        depend only on inputs up to each row, so the result is exactly that of a new
+        simulation.
     dt, build_dir, reuse, threads, runtime_target
         Passed to :class:`~lnp_brian.backends.Simulator` (``reuse=True`` with a
         ``build_dir`` lets a second runner of the same structure, e.g. the other regime,
@@ -566,9 +621,12 @@ class SeriesTaskRunner(_Runner):
     kind = "series"
 
     def __init__(self, task: SeriesTask, network: Network, device: str = "cpp_standalone", *,
-                 sample_time="5 ms", input_fraction: float = 0.5, input_gain="800 pA",
-                 signed: bool = True, noise=True, washout: int = 20, chunk: int = 500,
-                 feature_tau="20 ms", regime: str = "readout", freeze=None, stdp_epochs: int = 1,
+                 sample_time=SERIES_DEFAULTS["sample_time"], input_fraction: float = SERIES_DEFAULTS["input_fraction"],
+                 input_gain=SERIES_DEFAULTS["input_gain"], signed: bool = True, noise=True,
+                 washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
+                 feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = SERIES_DEFAULTS["features"],
+                 input_term: bool = SERIES_DEFAULTS["input_term"], regime: str = "readout", freeze=None,
+                 stdp_epochs: int = 1, shared_runs: dict | None = None,
                  readout=None, seed: int = 0, dt=None, build_dir=None, reuse: bool = False,
                  threads: int = 0, runtime_target: str | None = None, progress=None):
         if not isinstance(task, SeriesTask):
@@ -587,10 +645,19 @@ class SeriesTaskRunner(_Runner):
         dt_sim = _sim_dt(dt, spec)
         o = series_options(sample_time=sample_time, input_fraction=input_fraction, input_gain=input_gain,
                            signed=signed, noise=noise, washout=washout, chunk=chunk, feature_tau=feature_tau,
+                           features=features, input_term=input_term,
                            stdp_epochs=stdp_epochs, input_dim=spec.neuron.input_dim, dt=dt_sim)
         self.sample_time, self.input_fraction, self.input_gain = o["sample_time"], o["input_fraction"], o["input_gain"]
         self.signed, self.washout, self.chunk = o["signed"], o["washout"], o["chunk"]
         self.feature_tau = o["feature_tau"]
+        self.shared_runs = shared_runs
+        self.features_kind, self.input_term = o["features"], o["input_term"]
+        self.v_name = None
+        if "v" in self.features_kind:
+            if "v" not in spec.state_variables:
+                raise TaskOptionError("features", f"features {self.features_kind!r} reads the membrane potential v, "
+                                                  f"which model {spec.name!r} does not have")
+            self.v_name = "v"
         self.readout = readout
         self.noise = _noise(noise, spec)
 
@@ -612,19 +679,34 @@ class SeriesTaskRunner(_Runner):
         stim = Stimulus(np.zeros((steps, K)), dt=self.sample_time * second, weights=W)
         inputs = [stim] if self.noise is None else [self.noise, stim]
         t0 = time.perf_counter()
-        self.sim = Simulator(network, device, duration=steps * self.sample_time * second, dt=dt,
+        # v is recorded once per presentation at its start, so the state after the last
+        # kept presentation needs one more (ignored) presentation in the run
+        record = {} if self.v_name is None else {self.v_name: True}
+        duration = (steps + (self.v_name is not None)) * self.sample_time
+        self.sim = Simulator(network, device, duration=duration * second, dt=dt,
                              inputs=inputs, build_dir=build_dir, reuse=reuse, threads=threads,
-                             runtime_target=runtime_target)
+                             runtime_target=runtime_target, record=record,
+                             record_dt=None if self.v_name is None else self.sample_time * second)
         self.build_seconds = time.perf_counter() - t0
         self._baselines = None
 
     # ------------------------------------------------------------------------------------
     @property
     def baselines(self) -> dict:
-        """Persistence and lagged-ridge baselines of the task (computed once)."""
+        """Persistence, lagged-ridge and echo-state baselines of the task (computed once per
+        task, number of units and seed in this process). The echo-state network has as many
+        units as the spiking network has neurons, the same split and a readout on
+        [1; states; u], its settings chosen on the validation block
+        (:func:`lnp_brian.esn.esn_baseline`)."""
         if self._baselines is None:
+            units = int(self.sim.network.n)
+            key = (_series_key(self.task), units, self.seed)
+            if key not in _ESN_CACHE:
+                if len(_ESN_CACHE) >= 8:
+                    _ESN_CACHE.pop(next(iter(_ESN_CACHE)))
+                _ESN_CACHE[key] = esn_baseline(self.task, units=units, seed=self.seed)
             self._baselines = {"persistence": persistence_baseline(self.task),
-                               "ridge": ridge_baseline(self.task)}
+                               "ridge": ridge_baseline(self.task), "esn": _ESN_CACHE[key]}
         return self._baselines
 
     def chunk_stimulus(self, start: int, n_real: int) -> np.ndarray:
@@ -661,21 +743,27 @@ class SeriesTaskRunner(_Runner):
         net = self._check_network(network)
         active = np.flatnonzero(net.active)
         n_rows = self.chunks[-1][0] + self.chunks[-1][1]
-        X = np.zeros((n_rows, max(len(active), 1)))
+        blocks = self.feature_blocks(len(active))
+        X = np.zeros((n_rows, sum(blocks)))
         test_lo, test_hi = int(self.task.test.index[0]), int(self.task.test.index[-1]) + 1
         sop_sum = {}
         n_test = spikes_all = 0
         kept = []
         train_hi = int(self.task.bounds[1])
         train_counts = np.zeros(net.n)
+        key = self._runs_key(net, seed)
+        cached = self.shared_runs.get(key, []) if self.shared_runs is not None else []
+        fresh, ran = [], False
         for c, (start, n_real) in enumerate(self.chunks):
-            res = self._run(net, derive_seed(seed, f"tasks.run.features.{c}"), plastic=False,
-                            stimulus=self.chunk_stimulus(start, n_real),
-                            stimulus_weights=self.input_weights)
-            if len(active):
-                X[start:start + n_real] = filtered_features(res, self.feature_tau,
-                                                            sample_times=self.sample_times(n_real),
-                                                            neurons=active)
+            if c < len(cached) and cached[c][1] == start and cached[c][2] >= n_real:
+                res = cached[c][0]  # the same drive up to row n_real: the same features
+            else:
+                ran = True
+                res = self._run(net, derive_seed(seed, f"tasks.run.features.{c}"), plastic=False,
+                                stimulus=self.chunk_stimulus(start, n_real),
+                                stimulus_weights=self.input_weights)
+            fresh.append((res, start, n_real))
+            X[start:start + n_real] = self._chunk_features(res, start, n_real, active)
             t_keep0 = self.washout * self.sample_time
             spikes_all += _window(res, t_keep0, t_keep0 + n_real * self.sample_time).spike_counts()[active].sum()
             n_train_here = min(start + n_real, train_hi) - start
@@ -685,17 +773,64 @@ class SeriesTaskRunner(_Runner):
             if hi > lo:  # test rows in this chunk: their presentation slots
                 t0 = (self.washout + lo - start) * self.sample_time
                 part = metrics.sops(_window(res, t0, t0 + (hi - lo) * self.sample_time), net,
-                                    readout_size=self.task.dim)
+                                    readout_size=self.readout_size)
                 for k, v in part.items():
                     sop_sum[k] = sop_sum.get(k, 0.0) + v
                 n_test += hi - lo
             if keep_results:
                 kept.append((res, start, n_real))
             self._report("features", c + 1, len(self.chunks))
+        if self.shared_runs is not None and ran:
+            self.shared_runs.clear()  # only the latest network is kept
+            self.shared_runs[key] = fresh
         sops = {k: v / n_test for k, v in sop_sum.items()}
         rate = float(spikes_all) / (max(len(active), 1) * n_rows * self.sample_time)
         self.last_train_rates = np.where(net.active, train_counts / (train_hi * self.sample_time), 0.0)
         return X, sops, rate, kept
+
+    def _runs_key(self, net: Network, seed: int) -> str:
+        """What the feature runs depend on: network content, noise seed, build, series, encoder."""
+        import hashlib
+        import json
+
+        h = hashlib.sha256(json.dumps([net.content_key(), int(seed), self.sample_time, self.input_gain,
+                                       self.washout, self.chunk, self.sim.structure()],
+                                      sort_keys=True, default=str).encode())
+        for arr in (self.input_weights, self.task.normalised):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
+
+    @property
+    def readout_size(self) -> int:
+        """Readout synapses per active neuron: output dimensions x the neuron's feature blocks."""
+        per_neuron = (len(self.feature_tau) if "spikes" in self.features_kind else 0) + (self.v_name is not None)
+        return self.task.dim * per_neuron
+
+    def feature_blocks(self, n_active: int) -> list:
+        """Column counts of the feature blocks, in order: u(t) (``input_term``), one block
+        of filtered spike trains per ``feature_tau`` (``features`` with spikes), v (``features``
+        with v). With no active neuron, one constant column stands in for the network."""
+        blocks = [self.task.dim] if self.input_term else []
+        if n_active == 0:
+            return blocks + [1]
+        if "spikes" in self.features_kind:
+            blocks += [n_active] * len(self.feature_tau)
+        if self.v_name is not None:
+            blocks.append(n_active)
+        return blocks
+
+    def _chunk_features(self, res, start: int, n_real: int, active) -> np.ndarray:
+        parts = [self.task.normalised[start:start + n_real]] if self.input_term else []
+        if not len(active):
+            return np.column_stack(parts + [np.zeros(n_real)])
+        if "spikes" in self.features_kind:
+            times = self.sample_times(n_real)
+            parts += [filtered_features(res, tau, sample_times=times, neurons=active) for tau in self.feature_tau]
+        if self.v_name is not None:
+            # record k holds v at k * sample_time: the state after presentation k - 1
+            k = np.arange(self.washout, self.washout + n_real) + 1
+            parts.append(res.traces[self.v_name][0][active][:, k].T)  # (copy, neuron, time)
+        return np.column_stack(parts)
 
     def evaluate(self, network: Network | None = None, seed: int = 0, *,
                  keep_results: bool = False) -> dict:
@@ -741,7 +876,10 @@ class SeriesTaskRunner(_Runner):
                 for s, k in self.stdp_chunks])
         X, sops, rate, kept = self.features(trained, seed, keep_results=keep_results)
         task = self.task
-        est = clone(self.readout) if self.readout is not None else default_series_readout()
+        blocks = self.feature_blocks(trained.n_active)
+        est = clone(self.readout) if self.readout is not None else default_series_readout(blocks)
+        if isinstance(est, RidgeReadout) and est.standardize == "block" and est.blocks is None:
+            est.set_params(blocks=tuple(blocks))
         est.fit(X[task.train.index], task.train.targets)
         out = self._common_out(net, trained, t_start, before)
         nr, rm, preds = {}, {}, {}
@@ -758,19 +896,24 @@ class SeriesTaskRunner(_Runner):
             "nrmse_per_variable": [float(v) for v in metrics.nrmse(task.test.targets, preds["test"],
                                                                    multioutput="raw_values")],
             "baselines": {k: {"nrmse": b.nrmse, "rmse": b.rmse, "val_nrmse": b.val_nrmse,
-                              **({"alpha": b.params["alpha"], "lags": b.params["lags"]} if k == "ridge" else {})}
+                              **({"alpha": b.params["alpha"], "lags": b.params["lags"]} if k == "ridge" else {}),
+                              **({p: b.params[p] for p in ("units", "spectral_radius", "leak_rate", "input_scaling",
+                                                           "alpha", "implementation")} if k == "esn" else {})}
                           for k, b in self.baselines.items()},
             "readout": {"kind": type(est).__name__, "alpha": float(getattr(est, "alpha_", np.nan)),
-                        "n_features": int(n_active)},
+                        "n_features": int(X.shape[1]), "n_neurons": int(n_active), "blocks": list(blocks),
+                        "features": self.features_kind, "input_term": self.input_term,
+                        "spiking": self.v_name is None},
             "sops": sops,
             "sops_note": "input enters as currents (Stimulus), not through synapses: 0 input SOPs; "
-                         "readout dense: every spike of an active neuron x output dimensions",
-            "counts": metrics.counts(trained, readout_size=task.dim, input_synapses=0),
+                         "readout dense: every spike of an active neuron x output dimensions x feature "
+                         "blocks of that neuron (one per filter time constant, one for v)",
+            "counts": metrics.counts(trained, readout_size=self.readout_size, input_synapses=0),
             "rate_hz": rate,
             "encoder": {"sample_time_ms": self.sample_time * 1e3, "input_gain_pA": self.input_gain * 1e12,
                         "input_fraction": self.input_fraction, "input_neurons": int(len(self.input_neurons)),
                         "signed": self.signed, "washout": self.washout, "chunk": self.chunk,
-                        "feature_tau_ms": self.feature_tau * 1e3,
+                        "feature_tau_ms": [t * 1e3 for t in self.feature_tau],
                         "noise": None if self.noise is None else self.noise.describe(),
                         "encoder_seed": self.seed},
             "runs": self.runs - runs_before,
@@ -933,6 +1076,16 @@ class ImageTaskRunner(_Runner):
         return cls(network, xtr, ytr, xte, yte, **kwargs)
 
     # ------------------------------------------------------------------------------------
+    @property
+    def baselines(self) -> dict:
+        """A logistic regression on the raw pixels with the same training and test images
+        (C by cross-validation on the training images): the baseline any reader asks for."""
+        if getattr(self, "_baselines", None) is None:
+            b = logistic_pixels_baseline(self.x_train, self.y_train, self.x_test, self.y_test, seed=self.seed)
+            self._baselines = {"pixels_logistic": {"accuracy": b.accuracy, "train_accuracy": b.train_accuracy,
+                                                   "cv_accuracy": b.cv_accuracy, "C": b.params["C"]}}
+        return self._baselines
+
     def batch_rates(self, x: np.ndarray) -> np.ndarray:
         """Rates (Hz) of one run, (batch * rows per image, K), for up to ``batch`` images
         ``x`` (n, K) in [0, 1]; missing images are blank (padding)."""
@@ -1030,6 +1183,7 @@ class ImageTaskRunner(_Runner):
             "accuracy": {"train": float(metrics.accuracy(self.y_train, est.predict(Xtr))),
                          "test": float(metrics.accuracy(self.y_test, pred))},
             "chance": 1.0 / len(self.classes),
+            "baselines": {"pixels_logistic": self.baselines["pixels_logistic"]},
             "readout": {"kind": type(est).__name__, "C": float(getattr(est, "C_", np.nan)),
                         "n_features": int(trained.n_active)},
             "sops": sops,

@@ -186,3 +186,48 @@ def test_check_estimator():
         check_estimator(RidgeReadout(cv="gcv"), expected_failed_checks={
             "check_regressors_train": "score is -NRMSE (<= 0), not R^2 > 0.5"})
         check_estimator(ClassifierReadout(Cs=(1.0,)))
+
+
+@pytest.mark.parametrize("standardize, n_features", [(True, 40), ("block", 40), (False, 40), (True, 300)])
+def test_fast_fold_search_equals_a_grid_search(standardize, n_features):
+    """ridge_cv_losses gives the losses (and so the alpha) of scikit-learn's GridSearchCV over
+    a scaler + Ridge pipeline with the same folds and score, also with more features than rows."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from lnp_brian.readout import BlockScaler, RidgeReadout, ridge_cv_losses
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, n_features)) * rng.uniform(0.1, 10, n_features)
+    y = X[:, :3] @ rng.normal(size=(3, 2)) + 0.3 * rng.normal(size=(200, 2))
+    alphas = np.logspace(-4, 4, 9)
+    blocks = (n_features // 2, n_features - n_features // 2)
+    scaler = {True: StandardScaler(), "block": BlockScaler(blocks), False: "passthrough"}[standardize]
+    var = y.var(axis=0)
+
+    def score(est, X_, y_):
+        return -float(np.mean(np.mean((est.predict(X_) - y_) ** 2, axis=0) / var))
+
+    grid = GridSearchCV(Pipeline([("scale", scaler), ("ridge", Ridge())]), {"ridge__alpha": list(alphas)},
+                        cv=KFold(5), scoring=score).fit(X, y)
+    losses = ridge_cv_losses(X, y, alphas, KFold(5), scaler)
+    np.testing.assert_allclose(losses, -grid.cv_results_["mean_test_score"], rtol=1e-6)
+    est = RidgeReadout(alphas=alphas, standardize=standardize, blocks=blocks).fit(X, y)
+    assert est.alpha_ == grid.best_params_["ridge__alpha"]
+    np.testing.assert_allclose(est.predict(X), grid.predict(X), rtol=1e-6, atol=1e-9)
+
+
+def test_block_scaler_gives_each_block_unit_rms_and_keeps_ratios_inside():
+    from lnp_brian.readout import BlockScaler
+
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=(500, 3)) * [1, 2, 4], 1e4 * rng.normal(size=(500, 2))]
+    Z = BlockScaler((3, 2)).fit_transform(X)
+    assert np.sqrt(np.mean(Z[:, :3] ** 2)) == pytest.approx(1.0)
+    assert np.sqrt(np.mean(Z[:, 3:] ** 2)) == pytest.approx(1.0)
+    ratio = Z[:, :3].std(axis=0) / X[:, :3].std(axis=0)
+    assert np.allclose(ratio, ratio[0])  # one scale inside a block
+    with pytest.raises(ValueError, match="add up"):
+        BlockScaler((2, 2)).fit(X)

@@ -33,13 +33,14 @@ def cmd_simulate(args, argv) -> int:
     diff_names = sorted(Equations(spec.neuron.equations).diff_eq_names)
     if args.record is not None and args.record not in names:
         raise ValueError(f"--record {args.record}: not a variable of {spec.name}; expected one of {', '.join(names)}")
-    bad = [k for k in args.record_neurons if k >= n]
+    record_neurons = list(range(min(5, n))) if args.record_neurons is None else args.record_neurons
+    bad = [k for k in record_neurons if k >= n]
     if bad:
         raise ValueError(f"--record-neurons: {', '.join(map(str, bad))} out of range for {n} neurons "
                          f"(indices 0..{n - 1})")
     var = args.record or ("v" if "v" in diff_names else None)
     record_vars = [var] if var else diff_names
-    record = {v: list(args.record_neurons) for v in record_vars}
+    record = {v: list(record_neurons) for v in record_vars}
     seeds = {"network": args.seed,
              "init": args.init_seed if args.init_seed is not None else derive_seed(args.seed, "init"),
              "noise": args.noise_seed if args.noise_seed is not None else derive_seed(args.seed, "noise")}
