@@ -204,12 +204,17 @@ class BlockScaler(TransformerMixin, BaseEstimator):
     ----------
     blocks : sequence of int
         Column counts of the consecutive blocks; they must add up to the number of features.
+    weights : sequence of float, optional
+        A factor per block applied after the scaling (default all 1). In a ridge regression a
+        block multiplied by w is penalised as if its penalty were divided by w²: per-block
+        regularisation with one alpha.
 
     Attributes
     ----------
     mean_ : array (n_features,)
     scale_ : array (n_features,)
-        The block's RMS repeated over its columns (1 for a block that is constant).
+        The block's RMS over its weight, repeated over its columns (a constant block's RMS
+        counts as 1).
 
     Examples
     --------
@@ -219,21 +224,25 @@ class BlockScaler(TransformerMixin, BaseEstimator):
     [1.0, 1.0]
     """
 
-    def __init__(self, blocks=()):
+    def __init__(self, blocks=(), weights=None):
         self.blocks = blocks
+        self.weights = weights
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
         sizes = [int(b) for b in self.blocks] or [X.shape[1]]
         if any(b < 0 for b in sizes) or sum(sizes) != X.shape[1]:
             raise ValueError(f"blocks {sizes} do not add up to the {X.shape[1]} features")
+        weights = [1.0] * len(sizes) if self.weights is None else [float(w) for w in self.weights]
+        if len(weights) != len(sizes) or not all(np.isfinite(w) and w > 0 for w in weights):
+            raise ValueError(f"weights must be one positive number per block, got {self.weights!r}")
         self.mean_ = X.mean(axis=0)
         scale = np.ones(X.shape[1])
         start = 0
-        for b in sizes:
+        for b, w in zip(sizes, weights):
             if b:
                 rms = float(np.sqrt(np.mean((X[:, start:start + b] - self.mean_[start:start + b]) ** 2)))
-                scale[start:start + b] = rms if rms > 0 else 1.0
+                scale[start:start + b] = (rms if rms > 0 else 1.0) / w
             start += b
         self.scale_ = scale
         return self
@@ -328,6 +337,10 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
     fit_intercept : bool
     blocks : sequence of int, optional
         Column counts of the feature blocks for ``standardize="block"`` (default: one block).
+    block_weight_grid : sequence of sequences of float, optional
+        With ``standardize="block"``: candidate per-block weights (:class:`BlockScaler`'s
+        ``weights``), chosen by the same cross-validation jointly with alpha: per-block
+        regularisation, e.g. a lighter penalty on the input block u(t).
 
     Attributes
     ----------
@@ -335,6 +348,8 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
         The fitted scaler + ridge.
     alpha_ : float
         Chosen alpha.
+    block_weights_ : tuple of float or None
+        Chosen entry of ``block_weight_grid`` (None without a grid).
     coef_ : array (n_targets, n_features) or (n_features,)
         Weights in the *original* feature units (scaling folded in).
     intercept_ : array (n_targets,) or float
@@ -348,17 +363,18 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, alphas=tuple(np.logspace(-6, 3, 10)), cv="blocked", n_splits: int = 5,
-                 standardize=True, fit_intercept: bool = True, blocks=None):
+                 standardize=True, fit_intercept: bool = True, blocks=None, block_weight_grid=None):
         self.alphas = alphas
         self.cv = cv
         self.n_splits = n_splits
         self.standardize = standardize
         self.fit_intercept = fit_intercept
         self.blocks = blocks
+        self.block_weight_grid = block_weight_grid
 
-    def _scaler(self):
+    def _scaler(self, weights=None):
         if self.standardize == "block":
-            return BlockScaler(tuple(self.blocks or ()))
+            return BlockScaler(tuple(self.blocks or ()), None if weights is None else tuple(weights))
         if self.standardize is True:
             return StandardScaler()
         if self.standardize is False:
@@ -395,8 +411,12 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
         alphas = _as_grid(self.alphas, "alphas")
         if np.any(alphas < 0):
             raise ValueError("alphas must be >= 0")
+        grid = [None] if not self.block_weight_grid else [tuple(w) for w in self.block_weight_grid]
+        if grid != [None] and self.standardize != "block":
+            raise ValueError("block_weight_grid needs standardize='block'")
         scaler = self._scaler()
         splitter = self._splitter()
+        self.block_weights_ = None
         if splitter is None:
             model = Pipeline([("scale", scaler),
                               ("ridge", RidgeCV(alphas=alphas, fit_intercept=self.fit_intercept))])
@@ -408,9 +428,12 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
                                               fit_intercept=self.fit_intercept))]).fit(X, y)
             self.alpha_ = float(alphas[0])
         else:
-            losses = ridge_cv_losses(X, y, alphas, splitter, scaler, self.fit_intercept)
-            self.alpha_ = float(alphas[int(np.argmin(losses))])  # ties: the first, as GridSearchCV
-            self.cv_scores_ = losses
+            losses = np.array([ridge_cv_losses(X, y, alphas, splitter, self._scaler(w), self.fit_intercept)
+                               for w in grid])
+            g, a = np.unravel_index(int(np.argmin(losses)), losses.shape)  # ties: the first
+            self.alpha_, self.block_weights_ = float(alphas[a]), grid[g]
+            self.cv_scores_ = losses[0] if len(grid) == 1 else losses
+            scaler = self._scaler(grid[g])
             model = Pipeline([("scale", clone(scaler) if scaler != "passthrough" else scaler),
                               ("ridge", Ridge(alpha=self.alpha_, fit_intercept=self.fit_intercept))]).fit(X, y)
         self.model_ = model

@@ -231,8 +231,9 @@ def summary_table(summary) -> str:
             m, sd = rs[0].get(f"{col}_mean", math.nan), rs[0].get(f"{col}_std", math.nan)
             if _nan(m):  # the first method lacks it: take the mean over the methods that have it
                 m, sd = _stats([{"v": x.get(f"{col}_mean")} for x in rs], "v")[0], math.nan
-            parts.append(f"{label} {'NRMSE' if series else 'accuracy'} {m:.4f}"
-                         + (f" ± {sd:.4f}" if not _nan(sd) and sd > 0 else ""))
+            fmt = ".4f" if _nan(m) or abs(m) >= 1e-3 else ".2g"  # an ESN's 1e-5 is not 0.0000
+            parts.append(f"{label} {'NRMSE' if series else 'accuracy'} {m:{fmt}}"
+                         + (f" ± {sd:{fmt}}" if not _nan(sd) and sd > 0 else ""))
         if parts:
             head += f"   baseline{'s' if len(parts) > 1 else ''}: " + ", ".join(parts)
         lines.append(head)
