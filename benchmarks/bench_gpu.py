@@ -42,7 +42,6 @@ import sys
 import tempfile
 import time
 import traceback
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,7 +51,6 @@ EXIT_NO_GPU = 3
 DURATION = 1.0        # s of biological time of every HRSNN run
 DT = 1e-4             # the hrsnn model's dt
 LORENZ_LAMBDA = 0.906  # 1/s, Sprott (2003)
-EXACT_CONNECT_MAX_N = 20_000  # above: an O(m) sampler instead of build_network's O(N^2) draws
 STEPS = ("hrsnn", "lorenz63", "speed", "batch")
 REQUIRED = {"hrsnn": ("hrsnn_population_rate", "hrsnn_rate_distribution_ks"),
             "lorenz63": ("lorenz63_lambda_max",)}
@@ -153,48 +151,16 @@ def drive(n: int, steps: int, channels: int = 3, seed: int = 0):
     return lb.Stimulus(values, dt=f"{DT * 1e3} ms", weights=weights)
 
 
-def _random_pairs(n: int, p: float, rng):
-    """Random graph with each pair present with probability ~p, in O(m) rather than O(N^2):
-    Binomial(n - 1, p) targets per neuron, drawn uniformly without self-connections; the
-    rare duplicates are dropped. Sorted by (pre, post) like lnp_brian.connectivity."""
-    counts = rng.binomial(n - 1, p, size=n)
-    pre = np.repeat(np.arange(n, dtype=np.int64), counts)
-    r = rng.integers(0, n - 1, size=pre.size)
-    post = r + (r >= pre)
-    key = np.sort(pre * n + post)  # (np.unique would hash: ten times slower here)
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-    return (key // n).astype(np.int32), (key % n).astype(np.int32)
-
-
-@contextmanager
-def _fast_random_connectivity():
-    import lnp_brian.network as netmod
-
-    original = netmod.connect
-
-    def connect(n, spec, rng, cluster=None):
-        if spec.get("kind") == "random" and not spec.get("autapses", False):
-            return _random_pairs(n, float(spec["p"]), rng)
-        return original(n, spec, rng, cluster)
-
-    netmod.connect = connect
-    try:
-        yield
-    finally:
-        netmod.connect = original
-
-
 def hrsnn_network(n: int, k: float, seed: int):
     import lnp_brian as lb
+    from lnp_brian.connectivity import DENSE_MAX_N
 
     conn = {"kind": "random", "p": min(1.0, k / n)}
     t0 = time.perf_counter()
-    if n <= EXACT_CONNECT_MAX_N:
-        net, how = lb.build_network("hrsnn", n=n, seed=seed, connectivity=conn), "build_network"
-    else:
-        with _fast_random_connectivity():
-            net = lb.build_network("hrsnn", n=n, seed=seed, connectivity=conn)
-        how = "build_network with an O(m) random-pair sampler"
+    net = lb.build_network("hrsnn", n=n, seed=seed, connectivity=conn)
+    # build_network's sampler: the original dense one up to DENSE_MAX_N neurons (the same
+    # networks as before for a given seed), the O(synapses) sparse one above
+    how = f"build_network ({'dense' if n <= DENSE_MAX_N else 'sparse'} connectivity sampler)"
     return net, {"neurons": n, "synapses": int(len(net.pre)), "synapses_per_neuron": len(net.pre) / n,
                  "connection_probability": conn["p"], "connectivity": how,
                  "build_network_s": time.perf_counter() - t0}

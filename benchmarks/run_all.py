@@ -47,6 +47,15 @@ def headline(results: dict) -> list[str]:
         steps = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["steps_s"].items(), key=lambda kv: -kv[1])[:4])
         out.append(f"large LNP N={r['neurons']:>6} ({r['synapses']} synapses): compile {r['compile_s']:.0f} s, "
                    f"loop {r['loop_s']:.0f} s [{steps} s], peak {peak:.2f} GiB, {r['compilations']} compilation(s)")
+    for q in results.get("construct", {}).get("ratios", []):
+        if q["kind"] == "random":
+            out.append(f"build_network N={q['neurons']:>6} ({q['synapses_sparse'] / 1e6:.1f} M synapses): sparse sampler "
+                       f"{q['build_network_sparse_s']:.1f} s, dense {q['build_network_dense_s']:.1f} s "
+                       f"(x{q['build_network_speedup']:.1f}; connect alone x{q['connect_speedup']:.0f})")
+    for r in _rows(results, "construct"):
+        if r["kind"] != "random" and r["method"] == "sparse" and r["neurons"] >= 100_000:
+            out.append(f"build_network N={r['neurons']} {r['kind']} ({r['synapses'] / 1e6:.1f} M synapses, sparse): "
+                       f"{r['build_network_s']:.1f} s (connect {r['connect_s']:.2f} s)")
     for r in _rows(results, "grid"):
         w = r["wall_s"]
         out.append(f"grid {r['runs']} runs: dask 1 worker {w['dask_1_worker']:.0f} s, 2 workers "

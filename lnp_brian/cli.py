@@ -290,10 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--samples", type=_integer(10), default=2000,
                    help="i.i.d. input samples of the memory-capacity run, also the length of every run "
                         "(default 2000; half train the readouts, half score them)")
-    q.add_argument("--sample-time", type=_quantity("second"), default="5 ms",
-                   help="presentation time of one input value, a multiple of dt (default 5 ms)")
-    q.add_argument("--input-gain", type=_quantity("amp"), default="800 pA",
-                   help="input current per unit of the input u in [-1, 1] (default 800 pA)")
+    q.add_argument("--sample-time", type=_quantity("second"), default="50 ms",
+                   help="presentation time of one input value, a multiple of dt (default 50 ms, as the "
+                        "forecasting tasks)")
+    q.add_argument("--input-gain", type=_quantity("amp"), default="3200 pA",
+                   help="input current per unit of the input u in [-1, 1] (default 3200 pA, as the "
+                        "forecasting tasks)")
     q.add_argument("--max-delay", type=_integer(1), default=40,
                    help="largest delay of the memory-capacity readouts, in samples (default 40)")
     q.add_argument("--streams", type=_integer(2), default=200,

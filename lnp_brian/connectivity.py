@@ -124,6 +124,11 @@ def _bernoulli_cells(cells, p, rng):
         last = int(pos[-1])
 
 
+def _cat(parts):
+    """np.concatenate, without the copy of a single part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def _bernoulli_blocks(n, cluster, p_of, rng, autapses):
     """Each pair (i, j) independently with probability p_of(cluster[i] == cluster[j])
     (one cluster: p_of(True)), block by block of (pre cluster, post cluster), in
@@ -133,6 +138,7 @@ def _bernoulli_blocks(n, cluster, p_of, rng, autapses):
     # clusters that are runs of consecutive neurons in label order (as build_network lays
     # them out): the blocks of a row are merged in O(synapses); else sorted at the end
     runs = len(members) == 1 or bool(np.all(np.diff(inverse) >= 0))
+    identity = len(members) == 1  # one cluster: block indices are neuron indices
     pre_parts, post_parts = [], []
     for a, rows in enumerate(members):
         blocks = []  # (row within the block, postsynaptic neuron) of each (a, b) block
@@ -146,13 +152,14 @@ def _bernoulli_blocks(n, cluster, p_of, rng, autapses):
                 if skip_self:  # row r of the block is column r of the block: skip it
                     c += c >= r
                 r_parts.append(r.astype(np.int32))
-                c_parts.append(cols[c])
+                c_parts.append(c.astype(np.int32) if identity else cols[c])
             if r_parts:
-                blocks.append((np.concatenate(r_parts), np.concatenate(c_parts)))
+                blocks.append((_cat(r_parts), _cat(c_parts)))
+                del r_parts, c_parts
         if not blocks:
             continue
         if len(blocks) == 1 or not runs:
-            pre_parts += [rows[r] for r, _ in blocks]
+            pre_parts += [r if identity else rows[r] for r, _ in blocks]
             post_parts += [c for _, c in blocks]
             continue
         # merge the blocks row by row: a row's block b comes after its blocks < b
@@ -168,7 +175,7 @@ def _bernoulli_blocks(n, cluster, p_of, rng, autapses):
         del blocks, counts
     if not pre_parts:
         return np.zeros(0, np.int32), np.zeros(0, np.int32)
-    pre, post = np.concatenate(pre_parts), np.concatenate(post_parts)
+    pre, post = _cat(pre_parts), _cat(post_parts)
     if not runs:
         key = pre.astype(np.int64) * n + post
         del pre, post, pre_parts, post_parts

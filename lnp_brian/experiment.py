@@ -60,7 +60,7 @@ _SERIES_KEYS = {"samples": None, "dt": None, "data_seed": None, "train": None, "
 _IMAGE_KEYS = {"n_train": "n_train", "n_test": "n_test", "data_seed": "data_seed", "path": "path",
                "label": "label", "present": "present", "rest": "rest", "max_rate": "max_rate",
                "batch": "batch", "input_fraction": "input_fraction", "input_weight": "input_weight",
-               "color": "color", "noise": "noise", "stdp_epochs": "stdp_epochs"}
+               "color": "color", "noise": "noise", "stdp_epochs": "stdp_epochs", "features": "features"}
 _PRUNING_KEYS = {"target_neurons": float, "target_synapses": float, "iterations": int, "trials": int,
                  "duration": str, "copies": int, "perturbation": float, "interval": str,
                  "exponents": str, "exponent_window": str, "spectrum_k": int, "betweenness_pivots": int,

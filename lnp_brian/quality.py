@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .tasks import SERIES_DEFAULTS as _SERIES  # the same encoder as the forecasting tasks
+
 __all__ = ["memory_capacity", "MemoryCapacity", "kernel_rank", "generalization_rank", "singular_values",
            "numerical_rank", "effective_rank", "reservoir_quality", "QualityResult", "QualityOptionError",
            "quality_options", "quality_figure", "DEFAULT_ALPHAS", "DEFAULT_RTOL", "DEFAULT_FEATURE_TAUS"]
@@ -564,8 +566,8 @@ def _time_opt(value, name: str) -> float:
     return q
 
 
-def quality_options(*, n_samples: int = 2000, sample_time="5 ms", input_gain="800 pA",
-                    input_fraction: float = 0.5, max_delay: int = 40, streams: int = 200,
+def quality_options(*, n_samples: int = 2000, sample_time=_SERIES["sample_time"], input_gain=_SERIES["input_gain"],
+                    input_fraction: float = _SERIES["input_fraction"], max_delay: int = 40, streams: int = 200,
                     stream_length: int = 20, stream_noise: float = 0.05, washout: int = 20,
                     feature_taus=DEFAULT_FEATURE_TAUS, train_fraction: float = 0.5,
                     significance: float | None = 1e-3, rtol: float = DEFAULT_RTOL,
@@ -651,8 +653,8 @@ def _background(noise, spec):
                                       f"PoissonNoise/OUNoise, got {noise!r}")
 
 
-def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int = 2000, sample_time="5 ms",
-                      input_gain="800 pA", input_fraction: float = 0.5, max_delay: int = 40,
+def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int = 2000, sample_time=_SERIES["sample_time"],
+                      input_gain=_SERIES["input_gain"], input_fraction: float = _SERIES["input_fraction"], max_delay: int = 40,
                       streams: int = 200, stream_length: int = 20, stream_noise: float = 0.05,
                       washout: int = 20, feature_taus=DEFAULT_FEATURE_TAUS, train_fraction: float = 0.5,
                       alphas=DEFAULT_ALPHAS, significance: float | None = 1e-3, rtol: float = DEFAULT_RTOL,
@@ -696,11 +698,13 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     n_samples : int
         Samples of the MC sequence and length of every run after its washout (default 2000).
     sample_time : str or Quantity
-        Presentation time of one input value (default ``"5 ms"``), a multiple of dt.
+        Presentation time of one input value (default ``"50 ms"``, the series encoder's), a
+        multiple of dt.
     input_gain : str or Quantity
-        Current per unit of u (default ``"800 pA"``, in the model's input unit).
+        Current per unit of u (default ``"3200 pA"``, the series encoder's, in the model's input
+        unit).
     input_fraction : float in (0, 1]
-        Fraction of neurons receiving the input (default 0.5).
+        Fraction of neurons receiving the input (default 1, the series encoder's).
     max_delay : int
         Largest delay K of the MC readouts, in samples (default 40).
     streams : int

@@ -517,11 +517,15 @@ class ClassifierReadout(ClassifierMixin, BaseEstimator):
             raise ValueError(f"need at least 2 classes, got 1 class: {classes.tolist()}")
         base = Pipeline([("scale", StandardScaler() if self.standardize else "passthrough"),
                          ("logreg", LogisticRegression(max_iter=self.max_iter))])
-        if len(Cs) == 1:
-            model = base.set_params(logreg__C=float(Cs[0])).fit(X, y)
-            self.C_ = float(Cs[0])
+        # stratified folds need every class in every fold: fewer folds for tiny training sets,
+        # and no search at all when a class has a single example
+        n_folds = min(int(self.cv), int(np.bincount(np.unique(y, return_inverse=True)[1]).min()))
+        if len(Cs) == 1 or n_folds < 2:
+            C = float(Cs[0]) if len(Cs) == 1 else 1.0
+            model = base.set_params(logreg__C=C).fit(X, y)
+            self.C_ = C
         else:
-            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            folds = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
             search = GridSearchCV(base, {"logreg__C": list(Cs)}, cv=folds, scoring="accuracy",
                                   refit=True)
             search.fit(X, y)

@@ -233,7 +233,7 @@ def summary_table(summary) -> str:
                 m, sd = _stats([{"v": x.get(f"{col}_mean")} for x in rs], "v")[0], math.nan
             fmt = ".4f" if _nan(m) or abs(m) >= 1e-3 else ".2g"  # an ESN's 1e-5 is not 0.0000
             parts.append(f"{label} {'NRMSE' if series else 'accuracy'} {m:{fmt}}"
-                         + (f" ± {sd:{fmt}}" if not _nan(sd) and sd > 0 else ""))
+                         + (f" ± {sd:{fmt}}" if not _nan(sd) and sd > 1e-9 * abs(m) else ""))
         if parts:
             head += f"   baseline{'s' if len(parts) > 1 else ''}: " + ", ".join(parts)
         lines.append(head)

@@ -105,3 +105,56 @@ def test_plot_functions_return_axes(tmp_path):
     # Poisson spikes: flat spectrum, ISI CV near 1
     cv = res.isi_cv()
     assert np.nanmedian(cv) == pytest.approx(1.0, abs=0.15)
+
+
+def _interrupt_when(argv, out, ready, timeout=240):
+    """Start `python -m lnp_brian.cli ARGV` in its own process group, press Ctrl-C (SIGINT to the
+    group, as a terminal does) once ``ready()`` holds, and return (exit status, seconds to exit)."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "lnp_brian.cli", *argv, "--out", str(out)],
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t_end = time.monotonic() + timeout
+    while not ready() and proc.poll() is None and time.monotonic() < t_end:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, time.monotonic() - t0, err
+
+
+def test_ctrl_c_during_simulate_is_interrupted_never_complete(tmp_path):
+    """One Ctrl-C in the middle of a long simulation ends the command promptly with exit 130;
+    run.json says 'interrupted' and no partial spikes are saved as results."""
+    out = tmp_path / "run"
+    log = out / "run.log"
+    code, seconds, err = _interrupt_when(
+        ["simulate", "--model", "hrsnn", "--neurons", "100", "--duration", "300 s", "--device", "runtime"],
+        out, lambda: log.exists() and "simulating" in log.read_text())
+    assert code == 130, err[-2000:]
+    assert seconds < 20 and "Traceback" not in err and "interrupted" in err
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "interrupted"
+    assert not (out / "spikes.npz").exists()
+
+
+def test_ctrl_c_during_prune_keeps_finished_iterations_for_resume(tmp_path):
+    out = tmp_path / "prune"
+    argv = ["prune", "--model", "hrsnn", "--neurons", "50", "--duration", "300 ms", "--device", "runtime",
+            "--iterations", "3", "--no-timescale-opt", "--copies", "2", "--seed", "3"]
+    done = out / "checkpoints"
+    code, seconds, err = _interrupt_when(argv, out, lambda: done.is_dir() and any(
+        (p / "row.json").exists() for p in done.iterdir() if p.name != "iter_000"))
+    assert code == 130 and seconds < 30, err[-2000:]
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "interrupted"
+    finished = [p for p in done.iterdir() if (p / "row.json").exists()]
+    assert len(finished) >= 2  # the dense network and at least one pruned iteration
+    assert not (out / "network_final.npz").exists()
+    # --resume continues from the kept checkpoints and completes
+    assert main(argv + ["--out", str(out), "--resume", "--quiet"]) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "complete" and info["resumed"] == 1

@@ -49,6 +49,7 @@ kind = "lorenz63"
 horizons = [1, 10]
 samples = 600
 chunk = 400
+sample_time = "10 ms"           # short presentations keep the grid quick (the default is 50 ms)
 """
 
 
@@ -91,7 +92,7 @@ def test_tiny_grid_end_to_end(uninterrupted):
         assert abs(final["synapses"] - dense["synapses"] * 0.4) <= 0.05 * dense["synapses"] * 0.4
         # fewer live synapses and neurons: fewer recurrent operations per sample
         assert final["sops_recurrent"] < 0.8 * dense["sops_recurrent"]
-        assert final["readout_synapses"] == final["neurons"] * 3
+        assert final["readout_synapses"] == final["neurons"] * 3 * 5  # 3 outputs x 5 filter blocks
     # the baselines beside every series row are the known ones (DESIGN §6)
     h1, h10 = by[("dense", "lorenz63_h1", 0)], by[("dense", "lorenz63_h10", 0)]
     assert h1["ridge_nrmse"] < 0.02 and 0.15 < h1["persistence_nrmse"] < 0.3
@@ -317,34 +318,34 @@ BAD_KEYS = [
     ("quick", "samples = 1500", "samples = 1500\ndt = 0.0", "tasks[0].dt", "sampling step > 0", "got 0.0"),
     ("quick", 'kind = "lorenz63"', 'kind = "mackey_glass"\ndt = 0.7', "tasks[0].dt", "tau / dt must be an integer", "0.7"),
     ("quick", "samples = 1500", "samples = 1500\ndata_seed = -3", "tasks[0].data_seed", "integer >= 0", "got -3"),
-    ("quick", 'sample_time = "5 ms"', 'sample_time = "0 ms"', "tasks[0].sample_time", "positive time", "'0 ms'"),
-    ("quick", 'sample_time = "5 ms"', 'sample_time = "0.25 ms"', "tasks[0].sample_time",
+    ("quick", 'sample_time = "50 ms"', 'sample_time = "0 ms"', "tasks[0].sample_time", "positive time", "'0 ms'"),
+    ("quick", 'sample_time = "50 ms"', 'sample_time = "0.25 ms"', "tasks[0].sample_time",
      "multiple of the simulation step", "0.25 ms"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 mV"', "tasks[0].input_gain", "quantity in amp", "'800 mV'"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "-800 pA"', "tasks[0].input_gain", "positive current",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "800 mV"', "tasks[0].input_gain", "quantity in amp", "'800 mV'"),
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "-800 pA"', "tasks[0].input_gain", "positive current",
      "'-800 pA'"),
-    ("digits", 'input_weight = "100 pA"', 'input_weight = "0 pA"', "tasks[0].input_weight", "must be positive",
+    ("digits", 'input_weight = "50 pA"', 'input_weight = "0 pA"', "tasks[0].input_weight", "must be positive",
      "'0 pA'"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\ninput_fraction = 0.0', "tasks[0].input_fraction",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\ninput_fraction = 0.0', "tasks[0].input_fraction",
      "(0, 1]", "got 0.0"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\ninput_fraction = 2', "tasks[0].input_fraction",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\ninput_fraction = 2', "tasks[0].input_fraction",
      "(0, 1]", "got 2"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nwashout = -1', "tasks[0].washout", "integer >= 0", "got -1"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nchunk = 0', "tasks[0].chunk", "integer >= 1", "got 0"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nstdp_epochs = 0', "tasks[0].stdp_epochs",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nwashout = -1', "tasks[0].washout", "integer >= 0", "got -1"),
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nchunk = 0', "tasks[0].chunk", "integer >= 1", "got 0"),
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nstdp_epochs = 0', "tasks[0].stdp_epochs",
      "integer >= 1", "got 0"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nfeature_tau = "-5 ms"', "tasks[0].feature_tau",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nfeature_tau = "-5 ms"', "tasks[0].feature_tau",
      "positive time", "'-5 ms'"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nsigned = "yes"', "tasks[0].signed",
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nsigned = "yes"', "tasks[0].signed",
      "true or false", "'yes'"),
-    ("quick", 'input_gain = "800 pA"', 'input_gain = "800 pA"\nnoise = 1', "tasks[0].noise", "true or false", "got 1"),
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nnoise = 1', "tasks[0].noise", "true or false", "got 1"),
     ("digits", "n_train = 500", "n_train = 5", "tasks[0].n_train", "integer >= 10", "got 5"),
     ("digits", "n_train = 500", "n_train = 1700", "tasks[0].n_train", "at most the 1797 digits", "1700 + 300 = 2000"),
-    ("digits", 'present = "50 ms"', 'present = "0 ms"', "tasks[0].present", "positive time", "'0 ms'"),
+    ("digits", 'present = "100 ms"', 'present = "0 ms"', "tasks[0].present", "positive time", "'0 ms'"),
     ("digits", 'rest = "20 ms"', 'rest = "-20 ms"', "tasks[0].rest", "time >= 0", "'-20 ms'"),
-    ("digits", "max_rate = 100.0", "max_rate = 0.0", "tasks[0].max_rate", "finite rate > 0 Hz", "got 0.0"),
+    ("digits", "max_rate = 800.0", "max_rate = 0.0", "tasks[0].max_rate", "finite rate > 0 Hz", "got 0.0"),
     ("digits", "batch = 100", "batch = 0", "tasks[0].batch", "integer >= 1", "got 0"),
-    ("digits", 'input_weight = "100 pA"', 'input_weight = "100 pA"\ncolor = "red"', "tasks[0].color",
+    ("digits", 'input_weight = "50 pA"', 'input_weight = "100 pA"\ncolor = "red"', "tasks[0].color",
      "'rgb' or 'gray'", "'red'"),
 ]
 

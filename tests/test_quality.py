@@ -247,7 +247,7 @@ def test_cpp_standalone_compiles_once_and_reuses(small_net, tmp_path):
 # command line
 # ------------------------------------------------------------------------------------------
 CLI = ["quality", "--model", "hrsnn", "--neurons", "60", "--device", "runtime", "--seed", "3",
-       "--samples", "200", "--max-delay", "8", "--streams", "12", "--quiet"]
+       "--samples", "200", "--sample-time", "5 ms", "--max-delay", "8", "--streams", "12", "--quiet"]
 
 
 def test_cli_writes_json_and_figure(tmp_path, capsys):
