@@ -103,6 +103,12 @@ def versions() -> dict:
     return out
 
 
+def simulation_dt(dt, spec) -> float:
+    """The integration step (s) a Simulator uses: ``dt``, else the model file's, else 0.1 ms."""
+    value = dt if dt is not None else (getattr(spec, "dt", None) or "0.1 ms")
+    return float(parse_quantity(value, "second", where="dt"))
+
+
 def _check_record(record: dict, network: Network) -> None:
     """Recorded variables must exist and indices lie in [0, n)."""
     known = set(network.model.state_variables) | set(network.params)

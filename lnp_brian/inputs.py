@@ -203,6 +203,19 @@ def default_input(spec) -> PoissonNoise | OUNoise | None:
     return OUNoise(mean=cfg["mean"], std=cfg["std"], tau=cfg["tau"])
 
 
+def background_noise(noise, spec):
+    """The background noise of a task run: ``True`` the model file's ``[input]`` noise,
+    ``False`` or ``None`` none, or a :class:`PoissonNoise` / :class:`OUNoise` as given."""
+    if noise is True:
+        return default_input(spec)
+    if noise is None or noise is False:
+        return None
+    if isinstance(noise, (PoissonNoise, OUNoise)):
+        return noise
+    raise TypeError(f"noise must be True (the model's background), False/None (no noise) or a "
+                    f"PoissonNoise/OUNoise, got {noise!r}")
+
+
 def split_inputs(inputs, spec):
     """Sort a list of inputs into (noise, stimulus, Poisson stimulus), checking kinds and units."""
     if inputs is None:

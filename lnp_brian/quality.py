@@ -629,28 +629,22 @@ def quality_options(*, n_samples: int = 2000, sample_time=_SERIES["sample_time"]
 
 
 def _simulation_step(dt, spec) -> float:
-    """The integration step (s) the Simulator will use: ``dt``, else the model's, else 0.1 ms."""
-    from .units import UnitError, parse_quantity
+    from .backends import simulation_dt
+    from .units import UnitError
 
-    value = dt if dt is not None else (getattr(spec, "dt", None) or "0.1 ms")
     try:
-        return float(parse_quantity(value, "second", where="dt"))
+        return simulation_dt(dt, spec)
     except UnitError as exc:
         raise QualityOptionError("dt", str(exc)) from None
 
 
 def _background(noise, spec):
-    """The background noise input: True -> the model's [input] noise, False/None -> none."""
-    from .inputs import OUNoise, PoissonNoise, default_input
+    from .inputs import background_noise
 
-    if noise is True:
-        return default_input(spec)
-    if noise is None or noise is False:
-        return None
-    if isinstance(noise, (PoissonNoise, OUNoise)):
-        return noise
-    raise QualityOptionError("noise", f"noise must be True (the model's background noise), False (none) or a "
-                                      f"PoissonNoise/OUNoise, got {noise!r}")
+    try:
+        return background_noise(noise, spec)
+    except TypeError as exc:
+        raise QualityOptionError("noise", str(exc)) from None
 
 
 def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int = 2000, sample_time=_SERIES["sample_time"],

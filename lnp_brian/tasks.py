@@ -59,10 +59,10 @@ from brian2 import second
 from brian2.units.fundamentalunits import Quantity
 
 from . import metrics
-from .backends import Simulator, compile_count
+from .backends import Simulator, compile_count, simulation_dt
 from .datasets import SeriesTask, logistic_pixels_baseline, persistence_baseline, poisson_rates, ridge_baseline
 from .esn import esn_baseline
-from .inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, default_input
+from .inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, background_noise
 from .network import Network
 from .readout import ClassifierReadout, RidgeReadout, count_features, filtered_features
 from .seeding import derive_seed, rng
@@ -282,23 +282,10 @@ def image_counts(kind: str, n_train, n_test, *, label: str = "fine", available: 
 
 
 def _sim_dt(dt, spec) -> float:
-    """The simulation step (s) the Simulator will use (as it chooses it)."""
-    value = dt if dt is not None else (getattr(spec, "dt", None) or "0.1 ms")
     try:
-        return float(parse_quantity(value, "second", where="dt"))
+        return simulation_dt(dt, spec)
     except UnitError as exc:
         raise ValueError(str(exc)) from None
-
-
-def _noise(noise, spec):
-    if noise is True:
-        return default_input(spec)
-    if noise is None or noise is False:
-        return None
-    if isinstance(noise, (PoissonNoise, OUNoise)):
-        return noise
-    raise TypeError(f"noise must be True (the model's background), False/None (no noise) or a "
-                    f"PoissonNoise/OUNoise, got {noise!r}")
 
 
 def _window(result, t0: float, t1: float):
@@ -685,7 +672,7 @@ class SeriesTaskRunner(_Runner):
                                                   f"which model {spec.name!r} does not have")
             self.v_name = "v"
         self.readout = readout
-        self.noise = _noise(noise, spec)
+        self.noise = background_noise(noise, spec)
 
         # ---- encoder (seeded) --------------------------------------------------------
         n = network.n
@@ -1064,7 +1051,7 @@ class ImageTaskRunner(_Runner):
         self.present, self.rest, self.max_rate = o["present"], o["rest"], o["max_rate"]
         self.batch, self.input_fraction, self.input_weight = o["batch"], o["input_fraction"], o["input_weight"]
         self.readout = readout
-        self.noise = _noise(noise, spec)
+        self.noise = background_noise(noise, spec)
 
         # presentation grid
         p_steps = _steps(self.present, dt_sim, "present")

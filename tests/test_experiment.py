@@ -230,7 +230,7 @@ def test_shipped_configs_parse():
 @pytest.mark.parametrize("edit, key, expected", [
     (("[network]", "[network]\nsize = 3"), "network.size", "unknown key"),
     (('methods = ["dense", "lnp", "ap"]', 'methods = ["lnp", "magic"]'), "experiment.methods", "unknown method 'magic'"),
-    (('chunk = 400', 'chunk = 400\nsample_time = "5 kg"'), "tasks[0].sample_time", "quantity in second"),
+    (('sample_time = "10 ms"', 'sample_time = "5 kg"'), "tasks[0].sample_time", "quantity in second"),
     (('kind = "lorenz63"', 'kind = "weather"'), "tasks[0].kind", "expected one of lorenz63"),
     (('seeds = [1]', 'seeds = [1, 1]'), "experiment.seeds", "seeds repeat"),
     (('models = ["hrsnn"]', 'models = ["nosuchmodel"]'), "network.models", "nosuchmodel"),

@@ -229,7 +229,7 @@ def test_reservoir_quality_option_errors_name_the_option(small_net):
         assert info.value.option == option and option in str(info.value)
     with pytest.raises(ValueError, match="no spiking neurons"):
         reservoir_quality(lb.build_network("lorenz63"), "runtime")
-    assert quality_options()["input_gain"] == pytest.approx(800e-12)
+    assert quality_options()["input_gain"] == pytest.approx(3200e-12)  # the series encoder's default
 
 
 @pytest.mark.slow
