@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write, read_json, write_json
+from .files import atomic_write, json_default, read_json, write_json
 from .seeding import derive_seed
 
 __all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
@@ -583,13 +583,6 @@ def _short_hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
-def _fingerprint(net) -> str:
-    h = hashlib.sha256()
-    for arr in (net.active, net.syn_mask, net.w, *[net.params[k] for k in sorted(net.params)]):
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()[:16]
-
-
 def _flatten(prefix: str, out: dict) -> dict:
     """The scalar metrics of a task evaluation under result-column names."""
     flat = {}
@@ -681,7 +674,7 @@ class TaskEvaluator:
         return sum(r.sim.compilations for r in self.runners)
 
     def __call__(self, net, seed=None) -> dict:
-        key = _fingerprint(net)
+        key = net.content_key()
         if key in self._cache:
             return self._cache[key]
         out, rates = {}, None
@@ -793,14 +786,6 @@ def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
         logf.close()
 
 
-def _plain(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
 def _result_digest(obj: dict) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -809,7 +794,7 @@ def _result_digest(obj: dict) -> str:
 def write_result(path, res: dict) -> Path:
     """Write a run's ``result.json`` (atomically) with the SHA-256 of its contents under
     ``"sha256"``, which :func:`read_result` checks."""
-    plain = json.loads(json.dumps(res, default=_plain))  # the values a reader gets back
+    plain = json.loads(json.dumps(res, default=json_default))  # the values a reader gets back
     plain.pop("sha256", None)
     plain["sha256"] = _result_digest(plain)
     return write_json(path, plain)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json"]
+__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default"]
 
 
 def atomic_write(path, write) -> Path:
@@ -34,8 +34,13 @@ def atomic_savez(path, data: dict) -> Path:
     return atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
 
 
+def json_text(obj) -> str:
+    """The text write_json writes (NumPy values as plain numbers and lists, paths as strings)."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n"
+
+
 def write_json(path, obj) -> Path:
-    text = json.dumps(obj, indent=2, sort_keys=False, default=_default) + "\n"
+    text = json_text(obj)
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
@@ -44,7 +49,7 @@ def read_json(path):
         return json.load(fh)
 
 
-def _default(obj):
+def json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .centrality import betweenness_sparse
-from .files import atomic_write, read_json, write_json
+from .files import atomic_write, json_default, json_text, read_json, write_json
 from .lyapunov import TwoTrajectory, _estimate, _seconds, default_scales, per_neuron_exponents
 from .lyapunov_spectrum import lyapunov_matrix, per_neuron_exponents_linear, qr_spectrum_linear
 from .network import Network
@@ -767,9 +767,9 @@ class Pruner:
         net.save(d / "network.npz")
         files = ["network.npz"]
         if extra:
-            write_json(d / "info.json", json.loads(json.dumps(extra, default=_jsonable)))
+            write_json(d / "info.json", json.loads(json.dumps(extra, default=json_default)))
             files.append("info.json")
-        row_bytes = (json.dumps(row, indent=2, default=_jsonable) + "\n").encode("utf-8")
+        row_bytes = json_text(row).encode("utf-8")  # hashed, then written as write_json would
         digests = {name: _sha256(d / name) for name in files}
         digests["row.json"] = hashlib.sha256(row_bytes).hexdigest()
         write_json(d / CHECKPOINT_MANIFEST, {"format": "lnp-brian checkpoint 1", "iteration": k,
@@ -825,14 +825,6 @@ def verify_checkpoint(folder) -> dict:
             raise CheckpointError(f, f"checkpoint {f} does not match its checksum (sha256 in {man}): it was changed "
                                      f"or truncated after it was written; {advice}")
     return manifest
-
-
-def _jsonable(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
 
 
 def _completed(ckpt: Path) -> list[int]:

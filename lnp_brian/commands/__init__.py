@@ -6,9 +6,6 @@ so a bad input ends in one line and changes nothing.
 
 from __future__ import annotations
 
-DEFAULT_DT = 1e-4  # s, when neither --dt nor the model file gives one
-
-
 def checked_size(spec, n: int, connection_probability: float | None):
     """The connectivity table for ``n`` neurons (``--connection-probability`` applied), after
     checking that such a network fits in memory. Errors name the options."""
@@ -28,7 +25,9 @@ def checked_size(spec, n: int, connection_probability: float | None):
 def resolve_dt(spec, dt, duration, *, option: str = "--duration") -> float:
     """The integration step in seconds (``--dt``, else the model's, else 0.1 ms), which must be
     shorter than the simulated time."""
-    step = float(dt) if dt is not None else (float(spec.dt) if spec.dt is not None else DEFAULT_DT)
+    from ..backends import simulation_dt
+
+    step = simulation_dt(dt, spec)
     if step >= float(duration):
         source = "--dt" if dt is not None else f"the model's dt ({spec.source})"
         raise ValueError(f"{option} {duration}: must be longer than the integration step, "
