@@ -1,4 +1,4 @@
-"""Spectral sparsification and neuron-pruning centrality (DESIGN §5.4–5.5) at LNP scale.
+"""Spectral sparsification and neuron-pruning centrality (docs/method.md, steps 4-5) at LNP scale.
 
 1. sparsify_synapses at a 50 % target on directed signed HRSNN networks (Dale's law, lognormal
    weights, random connectivity): 1,000 and 4,000 neurons at p = 0.1 (0.1 M / 1.6 M synapses)
@@ -309,7 +309,7 @@ def bench_centrality(pruned: sp.csr_matrix, exact: bool = True, pivots: int = 10
     ref = betweenness_sparse(pruned)
     t_exact = time.perf_counter() - t0
     # LNP removes the lowest-centrality neurons; 57 % is the default final neuron target
-    # (DESIGN §5.8). Ties (many zeros in the estimate) are broken by index.
+    # (docs/method.md). Ties (many zeros in the estimate) are broken by index.
     low = int(0.57 * n)
     lowest = lambda x: set(np.argsort(x, kind="stable")[:low].tolist())  # noqa: E731
     row.update({

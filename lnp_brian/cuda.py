@@ -1,6 +1,6 @@
 """What brian2cuda needs to generate, compile and run CUDA standalone projects here.
 
-Measured on these machines (DESIGN §4): without a GPU, brian2cuda's default GPU detection
+Measured on this project's machines: without a GPU, brian2cuda's default GPU detection
 fails before any code is generated (``nvidia-smi -L`` failed), so detection is switched off
 and the target architecture set explicitly; CUDA 13 toolkits ship no cuRAND, which comes from
 the ``nvidia-curand`` wheel (headers, library, and a ``libcurand.so`` link made here); and

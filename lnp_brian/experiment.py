@@ -8,7 +8,9 @@ is every combination of model, method, seed and task; each combination is one *r
    ``random``; ablations ``lnp-no-<step>`` / ``lnp-random-<step>``) on the schedule of the
    ``[pruning]`` section, with :class:`lnp_brian.pruning.Pruner`;
 3. after every iteration, train and test the task's readout on the pruned network (the
-   paper's Fig. 3c) with :mod:`lnp_brian.tasks` (one row per horizon for a series task).
+   paper's Fig. 3c) with :mod:`lnp_brian.tasks` (one row per horizon for a series task), or,
+   for a ``quality`` task, measure memory capacity, kernel and generalisation rank with
+   :func:`lnp_brian.quality.reservoir_quality` (one row).
 
 Runs are independent and go through an executor: a local process pool (``workers``) or a
 dask.distributed cluster (``scheduler``). Each run writes ``runs/<key>/result.json`` when it
@@ -45,12 +47,16 @@ from .seeding import derive_seed
 
 __all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
            "parse_method", "grid", "run_one", "Experiment", "read_results", "summarise",
-           "RESULT_COLUMNS", "SUMMARY_METRICS", "BASELINE_METRICS"]
+           "quality_table", "RESULT_COLUMNS", "SUMMARY_METRICS", "BASELINE_METRICS", "QUALITY_DEFAULTS"]
 
 STEP_NAMES = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node-pruning": "node_pruning",
               "delocalize": "delocalize", "timescale-opt": "timescale"}
 SERIES_KINDS = ("lorenz63", "rossler", "mackey_glass")
 IMAGE_KINDS = ("digits", "cifar10", "cifar100")
+#: task-agnostic reservoir quality (lnp_brian.quality): memory capacity, kernel and
+#: generalisation rank, one result row per network
+QUALITY_KINDS = ("quality",)
+TASK_KINDS = SERIES_KINDS + IMAGE_KINDS + QUALITY_KINDS
 # task keys a config may set, by family, with the runner argument they go to (None: dataset)
 _SERIES_KEYS = {"samples": None, "dt": None, "data_seed": None, "train": None, "val": None, "test": None,
                 "horizons": None, "sample_time": "sample_time", "input_fraction": "input_fraction",
@@ -61,10 +67,18 @@ _IMAGE_KEYS = {"n_train": "n_train", "n_test": "n_test", "data_seed": "data_seed
                "label": "label", "present": "present", "rest": "rest", "max_rate": "max_rate",
                "batch": "batch", "input_fraction": "input_fraction", "input_weight": "input_weight",
                "color": "color", "noise": "noise", "stdp_epochs": "stdp_epochs", "features": "features"}
+_QUALITY_KEYS = {"n_samples": "n_samples", "max_delay": "max_delay", "streams": "streams",
+                 "stream_length": "stream_length", "stream_noise": "stream_noise", "washout": "washout",
+                 "sample_time": "sample_time", "input_gain": "input_gain", "input_fraction": "input_fraction",
+                 "feature_tau": "feature_taus", "noise": "noise"}
+#: defaults of the quality task where they differ from lnp_brian.quality.reservoir_quality's
+#: (smaller: it runs after every pruning iteration)
+QUALITY_DEFAULTS = {"n_samples": 1000, "max_delay": 40, "streams": 100, "stream_length": 20}
 _PRUNING_KEYS = {"target_neurons": float, "target_synapses": float, "iterations": int, "trials": int,
                  "duration": str, "copies": int, "perturbation": float, "interval": str,
                  "exponents": str, "exponent_window": str, "spectrum_k": int, "betweenness_pivots": int,
-                 "regrow_budget": float, "reweight": bool, "resistances": str, "exponent_neurons": int}
+                 "regrow_budget": float, "reweight": bool, "resistances": str, "exponent_neurons": int,
+                 "gains": str, "lyapunov_members": str, "stratify": bool, "ipr_tolerance": float}
 
 #: experiment file keys -> PruneConfig fields where they differ
 _PRUNE_FIELDS = {"lyapunov_copies": "copies"}
@@ -79,19 +93,34 @@ MAX_SEEDS = 10_000
 MAX_WORKERS = 4096
 MAX_RETRIES = 100
 
-#: columns of results.csv, in order (metrics a task does not have are left empty)
-RESULT_COLUMNS = [
-    "experiment", "model", "method", "seed", "task", "regime", "horizon", "iteration",
-    "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr", "mean_rate_hz",
+#: the grid entry of a result row
+_ID_COLUMNS = ["experiment", "model", "method", "seed", "task", "regime", "horizon"]
+#: the pruner's measurements of the network (Pruner.measure; the LNP diagnostics only after
+#: LNP iterations), copied into every task row of that iteration
+_NETWORK_COLUMNS = [
+    "iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr", "mean_rate_hz",
+    "exc_neurons", "inh_neurons", "lambda_max_d0", "max_re_eig_A", "spectral_distance", "eig_distance_M",
+    "zero_gain_fraction",
+    "lyapunov_cv", "jaccard_magnitude", "mean_input_change", "clipped", "ipr_M_dense", "ipr_M_pruned",
+    "ipr_M_grown", "regrown", "objective_first", "objective_best", "tau_cv_before", "tau_cv_after",
+    "neuron_overshoot", "betweenness_hop_spearman",
+]
+#: the task evaluation's metrics (TaskEvaluator, per row task)
+_TASK_COLUMNS = [
     "nrmse_train", "nrmse_val", "nrmse_test", "rmse_test", "persistence_nrmse", "ridge_nrmse", "esn_nrmse",
     "accuracy_train", "accuracy_test", "chance", "pixels_logistic_accuracy",
+    "memory_capacity", "kernel_rank", "generalization_rank", "spikes_per_neuron_per_sample",
     "sops_input", "sops_recurrent", "sops_readout", "sops_total", "spikes_per_sample", "task_rate_hz",
     "neurons_with_readout", "synapses_with_readout", "input_synapses", "readout_synapses",
     "readout_alpha", "readout_C",
 ]
+#: columns of results.csv, in order (metrics a task or an iteration does not have are left empty)
+RESULT_COLUMNS = _ID_COLUMNS + _NETWORK_COLUMNS + _TASK_COLUMNS
 #: metrics averaged over seeds in summary.csv
-SUMMARY_METRICS = ["neurons", "synapses", "lambda_max", "mean_ipr", "nrmse_val", "nrmse_test", "rmse_test",
+SUMMARY_METRICS = ["neurons", "synapses", "lambda_max", "mean_ipr", "max_re_eig_A", "spectral_distance",
+                   "eig_distance_M", "nrmse_val", "nrmse_test", "rmse_test",
                    "persistence_nrmse", "ridge_nrmse", "esn_nrmse", "accuracy_test", "pixels_logistic_accuracy",
+                   "memory_capacity", "kernel_rank", "generalization_rank",
                    "sops_total", "sops_recurrent", "sops_input", "sops_readout", "synapses_with_readout",
                    "neurons_with_readout"]
 #: the baselines' test scores beside the reservoir's: ``<baseline>_nrmse`` (series) and
@@ -118,8 +147,8 @@ class ExperimentConfigError(ValueError):
 @dataclass(frozen=True)
 class TaskSpec:
     """One task of the grid: its ``name`` (used in results), ``kind`` (lorenz63, rossler,
-    mackey_glass, digits, cifar10, cifar100), ``regime`` ("readout" or "stdp") and the
-    dataset / encoder settings of the file (``options``)."""
+    mackey_glass, digits, cifar10, cifar100, quality), ``regime`` ("readout" or "stdp"; quality:
+    "readout" only) and the dataset / encoder settings of the file (``options``)."""
 
     name: str
     kind: str
@@ -128,7 +157,9 @@ class TaskSpec:
 
     @property
     def family(self) -> str:
-        return "series" if self.kind in SERIES_KINDS else "images"
+        if self.kind in SERIES_KINDS:
+            return "series"
+        return "quality" if self.kind in QUALITY_KINDS else "images"
 
     @property
     def horizons(self) -> list[int]:
@@ -136,7 +167,7 @@ class TaskSpec:
 
     @property
     def row_names(self) -> list[str]:
-        """The task names of its result rows (one per horizon for a series)."""
+        """The task names of its result rows (one per horizon for a series, else the name)."""
         if self.family == "series":
             return [f"{self.name}_h{h}" for h in self.horizons]
         return [self.name]
@@ -287,10 +318,9 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
     if not isinstance(table, dict):
         raise ExperimentConfigError(source, where, f"expected a [[tasks]] table, got {table!r}")
     kind = table.get("kind")
-    if kind not in SERIES_KINDS + IMAGE_KINDS:
-        raise ExperimentConfigError(source, f"{where}.kind",
-                                    f"expected one of {', '.join(SERIES_KINDS + IMAGE_KINDS)}, got {kind!r}")
-    allowed = _SERIES_KEYS if kind in SERIES_KINDS else _IMAGE_KEYS
+    if kind not in TASK_KINDS:
+        raise ExperimentConfigError(source, f"{where}.kind", f"expected one of {', '.join(TASK_KINDS)}, got {kind!r}")
+    allowed = _SERIES_KEYS if kind in SERIES_KINDS else _QUALITY_KEYS if kind in QUALITY_KINDS else _IMAGE_KEYS
     _check_keys(source, where, table, {"name", "kind", "regime", *allowed})
     name = table.get("name", kind)
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
@@ -298,6 +328,10 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
     regime = table.get("regime", "readout")
     if regime not in ("readout", "stdp"):
         raise ExperimentConfigError(source, f"{where}.regime", f"expected 'readout' or 'stdp', got {regime!r}")
+    if kind in QUALITY_KINDS and regime != "readout":
+        raise ExperimentConfigError(source, f"{where}.regime",
+                                    f"expected 'readout' for kind {kind!r} (it measures the network as it is, "
+                                    f"with plasticity frozen: there is no STDP phase), got {regime!r}")
     opts = {k2: v for k2, v in table.items() if k2 not in ("name", "kind", "regime")}
     units = {"sample_time": "second", "feature_tau": "second", "present": "second", "rest": "second",
              "input_gain": "amp", "input_weight": "amp"}
@@ -308,10 +342,11 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
                 raise ExperimentConfigError(source, f"{where}.{key}", "expected a time or a non-empty list of times")
             for value in values:
                 _check_quantity(source, f"{where}.{key}", value, unit)
-    for key in ("samples", "washout", "chunk", "stdp_epochs", "n_train", "n_test", "batch", "data_seed"):
+    for key in ("samples", "washout", "chunk", "stdp_epochs", "n_train", "n_test", "batch", "data_seed",
+                "n_samples", "max_delay", "streams", "stream_length"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], int)
-    for key in ("dt", "train", "val", "test", "input_fraction"):
+    for key in ("dt", "train", "val", "test", "input_fraction", "stream_noise"):
         if key in opts:
             _typed(source, f"{where}.{key}", opts[key], float)
     for key in ("signed", "noise", "input_term"):
@@ -342,13 +377,43 @@ def _parse_task(source, k: int, table: dict) -> TaskSpec:
     return TaskSpec(name=name, kind=kind, regime=regime, options=opts)
 
 
+def _quality_kwargs(task: TaskSpec) -> dict:
+    """The :func:`lnp_brian.quality.reservoir_quality` options of a quality task (the file's
+    values over :data:`QUALITY_DEFAULTS`)."""
+    kw = dict(QUALITY_DEFAULTS)
+    kw.update({arg: task.options[key] for key, arg in _QUALITY_KEYS.items() if key in task.options})
+    return kw
+
+
+#: reservoir_quality option -> experiment file key, where they differ
+_QUALITY_FILE_KEYS = {arg: key for key, arg in _QUALITY_KEYS.items()}
+
+
+def _check_quality(source, where: str, task: TaskSpec, suffix: str = "", **model) -> dict:
+    """A quality task's options with :func:`lnp_brian.quality.quality_options` (``model``:
+    its ``input_dim`` and ``dt``); errors name the file's key."""
+    from .quality import QualityOptionError, quality_options
+
+    kw = {k: v for k, v in _quality_kwargs(task).items() if k != "noise"}
+    try:
+        out = quality_options(**kw, **model)
+    except QualityOptionError as exc:
+        key = _QUALITY_FILE_KEYS.get(exc.option, exc.option)
+        raise ExperimentConfigError(source, f"{where}.{key}", _one_line(exc).replace(exc.option, key) + suffix) from None
+    for key in ("n_samples", "streams"):  # bounds against typing slips
+        _int_in(source, f"{where}.{key}", kw[key], 10 if key == "n_samples" else 2, MAX_SAMPLES)
+    return out
+
+
 def _check_task_data(source, k: int, task: TaskSpec) -> None:
     """The data set settings of a task (model independent), with the data sets' own checks."""
     from . import datasets as ds
     from .tasks import TaskOptionError, image_counts
 
     where, o = f"tasks[{k}]", task.options
-    if task.family == "series":
+    if task.family == "quality":  # no data set: the options that do not depend on the model
+        _check_quality(source, where, task)
+    elif task.family == "series":
         samples = _int_in(source, f"{where}.samples", o.get("samples", SERIES_SAMPLES), 2, MAX_SAMPLES)
         if "dt" in o and not o["dt"] > 0:
             raise ExperimentConfigError(source, f"{where}.dt", f"expected a sampling step > 0 (time units of the "
@@ -393,6 +458,16 @@ def _check_task_model(source, k: int, task: TaskSpec, model: str, spec) -> None:
     if task.regime == "stdp" and spec.plasticity is None:
         raise ExperimentConfigError(source, f"{where}.regime", f"expected 'readout': model {model!r} has no "
                                                                "[plasticity] section for regime 'stdp'")
+    if task.family == "quality":
+        if spec.neuron.input is None:
+            raise ExperimentConfigError(source, "network.models", f"{model!r} has no input current (neuron.input) "
+                                                                  f"for the quality task {task.name!r}")
+        try:
+            dt = _sim_dt(None, spec)
+        except ValueError as exc:
+            raise ExperimentConfigError(source, "network.models", f"{model!r}: {_one_line(exc)}") from None
+        _check_quality(source, where, task, f" (model {model!r})", input_dim=spec.neuron.input_dim, dt=dt)
+        return
     keys = _SERIES_KEYS if task.family == "series" else _IMAGE_KEYS
     kw = {arg: task.options[key] for key, arg in keys.items()
           if arg is not None and key in task.options and key not in ("n_train", "n_test", "data_seed", "path", "label")}
@@ -616,12 +691,25 @@ def _flatten(prefix: str, out: dict) -> dict:
     return {f"{prefix}|{k}": float(v) for k, v in flat.items()}
 
 
+def _flatten_quality(prefix: str, q) -> dict:
+    """The result-column metrics of a :class:`lnp_brian.quality.QualityResult`."""
+    flat = {"memory_capacity": q.memory_capacity, "kernel_rank": q.kernel_rank,
+            "generalization_rank": q.generalization_rank,
+            "spikes_per_neuron_per_sample": q.spikes_per_neuron_per_sample, "task_rate_hz": q.rate_hz}
+    return {f"{prefix}|{k}": float(v) for k, v in flat.items()}
+
+
 class TaskEvaluator:
     """``evaluate(network, seed)`` for :class:`~lnp_brian.pruning.Pruner`: trains and tests the
     task's readout(s) on one compiled build per task and returns flat scalar metrics
     (``"<row task>|<metric>"``) plus ``rates`` (per-neuron Hz on the training inputs, which AP
     ranks by). The noise seed is fixed per run (common random numbers) and results are cached
-    per network content, so AP's ranking and the iteration's score are one evaluation."""
+    per network content, so AP's ranking and the iteration's score are one evaluation.
+
+    A quality task (:func:`lnp_brian.quality.reservoir_quality`, seeded with the run's noise
+    seed) has no readout to train: it returns memory capacity, kernel and generalisation rank
+    and ``rates`` None (AP then ranks by the noise probe's rates). Every network of the run is
+    measured on one build in ``build_dir`` (pruned networks keep the dense topology)."""
 
     def __init__(self, task: TaskSpec, network, device: str, build_dir, seed: int, save_dir=None, log=None):
         from . import datasets as ds
@@ -632,7 +720,15 @@ class TaskEvaluator:
         self.eval_seed = derive_seed(seed, "experiment.task_noise")
         self.save_dir = Path(save_dir) if save_dir is not None else None
         self.log = log or (lambda msg: None)
+        self.device, self.build_dir = device, build_dir
+        self._quality_compilations = 0
+        self._cache: dict = {}
         o = task.options
+        if task.family == "quality":
+            self.runners = []
+            self.quality_kw = _quality_kwargs(task)
+            self.names = task.row_names
+            return
         common = {"regime": task.regime, "seed": derive_seed(seed, "experiment.encoder"), "build_dir": build_dir,
                   "reuse": True}
         runner_kw = {}
@@ -667,16 +763,29 @@ class TaskEvaluator:
                                           name=task.name, **common, **runner_kw)
             self.runners.append(r)
         self.names = task.row_names
-        self._cache: dict = {}
 
     @property
     def compilations(self) -> int:
-        return sum(r.sim.compilations for r in self.runners)
+        return sum(r.sim.compilations for r in self.runners) + self._quality_compilations
+
+    def _quality(self, net) -> dict:
+        from .quality import reservoir_quality
+
+        q = reservoir_quality(net, self.device, seed=self.eval_seed, build_dir=self.build_dir, reuse=True,
+                              **self.quality_kw)
+        self._quality_compilations += q.compilations
+        name = self.names[0]
+        self.log(f"    {name}: {q.summary()}")
+        return {**_flatten_quality(name, q), "rates": None}
 
     def __call__(self, net, seed=None) -> dict:
         key = net.content_key()
         if key in self._cache:
             return self._cache[key]
+        if self.task.family == "quality":
+            out = self._quality(net)
+            self._cache = {key: out}
+            return out
         out, rates = {}, None
         for name, runner in zip(self.names, self.runners):
             r = runner.evaluate(net, seed=self.eval_seed)
@@ -765,12 +874,12 @@ def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
         for row in rows:
             for name, h in zip(evaluator.names, task.horizons or [None]):
                 r = {**base, "task": name, "horizon": "" if h is None else h,
-                     **{k: row[k] for k in ("iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr",
-                                            "mean_ipr", "mean_rate_hz") if k in row}}
+                     **{k: row[k] for k in _NETWORK_COLUMNS if k in row}}
                 r.update({k.split("|", 1)[1]: v for k, v in row.items() if k.startswith(name + "|")})
                 expanded.append(r)
         res = {"key": spec.key, "spec": dataclasses.asdict(spec), "rows": expanded, "wall_seconds": wall,
-               "compilations": pruner.compilations, "timings": dict(pruner.timings),
+               "compilations": pruner.compilations, "task_compilations": evaluator.compilations,
+               "timings": dict(pruner.timings),
                "seeds": {"network": spec.seed, "pruning": spec.seed,
                          "task_noise": evaluator.eval_seed, "encoder": derive_seed(spec.seed, "experiment.encoder")},
                "versions": versions(), "host": os.uname().nodename, "pid": os.getpid()}
@@ -1006,6 +1115,31 @@ def summarise(rows) -> list[dict]:
     return out
 
 
+def quality_table(summary) -> str:
+    """The final iteration of every (model, quality task, method) as an aligned text table:
+    memory capacity, kernel and generalisation rank (mean ± std over seeds)."""
+    final = [s for s in summary if s.get("final")]
+    if not final:
+        return "(no rows)"
+
+    def ms(s, m, fmt):
+        mean, sd = s.get(f"{m}_mean", math.nan), s.get(f"{m}_std", math.nan)
+        return f"{mean:{fmt}} ± {sd:<6{fmt}}"
+
+    lines = []
+    for model, task in sorted({(s["model"], s["task"]) for s in final}):
+        lines.append(f"{model} / {task}   (memory capacity: higher is better; kernel rank: higher; "
+                     f"generalisation rank: lower)")
+        lines.append(f"  {'method':<22} {'seeds':>5} {'neurons':>9} {'synapses':>10} {'memory capacity':>17} "
+                     f"{'kernel rank':>17} {'gen. rank':>17} {'lambda_max 1/s':>15}")
+        for s in (x for x in final if x["model"] == model and x["task"] == task):
+            lines.append(f"  {s['method']:<22} {s['seeds']:>5} {s['neurons_mean']:>9.0f} {s['synapses_mean']:>10.0f} "
+                         f"{ms(s, 'memory_capacity', '.3f'):>17} {ms(s, 'kernel_rank', '.1f'):>17} "
+                         f"{ms(s, 'generalization_rank', '.1f'):>17} {s['lambda_max_mean']:>15.3g}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def write_summary(path, summary) -> Path:
     cols = ["model", "method", "task", "iteration", "final", "seeds"]
     metrics = _summary_metrics({k[:-5] for r in summary for k in r if k.endswith("_mean")})
@@ -1158,7 +1292,8 @@ class Experiment:
                     results[s.key] = res
                     write_results(self.out / "results.csv", [r for v in results.values() for r in v["rows"]])
                     last = res["rows"][-1]
-                    score = next((f"{m} {last[m]:.4g}" for m in ("nrmse_test", "accuracy_test") if m in last), "")
+                    score = next((f"{m} {last[m]:.4g}" for m in ("nrmse_test", "accuracy_test", "memory_capacity")
+                                  if m in last), "")
                     self.log(f"[{len(results)}/{len(specs)}] {s.key}: {last['neurons']:.0f} neurons, "
                              f"{last['synapses']:.0f} synapses, {score} ({res['wall_seconds']:.0f} s)")
                     break
@@ -1174,10 +1309,17 @@ class Experiment:
             write_summary(self.out / "summary.csv", summary)
             from . import report
 
-            figures = report.experiment_figures(rows, self.out)
+            # the report's figures and table score by NRMSE or accuracy: quality tasks get a
+            # table of their own (below), no figures
+            quality = {n for t in cfg.tasks if t.family == "quality" for n in t.row_names}
+            scored = [r for r in rows if r["task"] not in quality]
+            figures = report.experiment_figures(scored, self.out) if scored else []
             for name in figures:
                 run.file(name)
-            (self.out / "summary.txt").write_text(report.summary_table(summary) + "\n", encoding="utf-8")
+            tables = [report.summary_table([s for s in summary if s["task"] not in quality])] if scored else []
+            if quality:
+                tables.append(quality_table([s for s in summary if s["task"] in quality]))
+            (self.out / "summary.txt").write_text("\n\n".join(tables) + "\n", encoding="utf-8")
         else:
             figures = []
         run.update(wall_seconds={**run.info.get("wall_seconds", {}), "grid": round(time.perf_counter() - t0, 3)},

@@ -225,13 +225,17 @@ class TwoTrajectory:
     record_spikes : bool
         Also record spikes (e.g. to use the build as a noise probe, see
         :class:`lnp_brian.probe.NoiseProbe`).
+    record, record_dt : optional
+        State variables to record in every copy, as for :class:`~lnp_brian.backends.Simulator`
+        (the pruning loop records the synaptic input that the gain replay needs).
     """
 
     def __init__(self, network: Network, device: str = "cpp_standalone", *, perturbed: int = 8,
                  duration="2 s", interval="10 ms", inputs=None, scales: dict | None = None,
                  trace_tau="10 ms", freeze_plasticity: bool = True, dt=None, build_dir=None,
                  reuse: bool = False, threads: int = 0, progress: bool = False,
-                 runtime_target: str | None = None, record_spikes: bool = False):
+                 runtime_target: str | None = None, record_spikes: bool = False, record: dict | None = None,
+                 record_dt=None):
         net = _freeze(network) if freeze_plasticity else network
         self.network = net
         self.scales = default_scales(net.model) if scales is None else {k: float(v) for k, v in scales.items()}
@@ -247,7 +251,8 @@ class TwoTrajectory:
         if self.perturbed < 1:
             raise ValueError("perturbed must be >= 1")
         self.sim = Simulator(net, device, duration=duration, dt=dt, inputs=_shared(inputs, net.model),
-                             copies=1 + self.perturbed, record_spikes=record_spikes, build_dir=build_dir,
+                             copies=1 + self.perturbed, record_spikes=record_spikes, record=record,
+                             record_dt=record_dt, build_dir=build_dir,
                              reuse=reuse, threads=threads, progress=progress,
                              runtime_target=runtime_target, extensions=[self.monitor])
         steps = self.interval / self.sim.dt
@@ -308,6 +313,7 @@ class TwoTrajectory:
         t_kick = _seconds(t_kick, "t_kick") if not isinstance(t_kick, float) else t_kick
         self.monitor.pending = {"kicks": full, "d0": d0, "t_kick": t_kick}
         res = self.sim.run(self._frozen(network), seed=seed, **overrides)
+        self.last_result = res  # copy 0 is the unperturbed network: its spikes and traces are a probe
         t, d2 = res.info.pop("lyap_t"), res.info.pop("lyap_d2")
         after = t > t_kick + 0.5 * self.interval
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -364,7 +370,7 @@ class LyapunovResult:
                 "collapsed_intervals": self.collapsed, "method": self.method}
 
 
-def _estimate(times, logd, interval, start, blocks: int = 10):
+def estimate_exponent(times, logd, interval, start, blocks: int = 10):
     """Mean growth rate after ``start`` and its standard error.
 
     The copies share one reference trajectory, so their spread understates the uncertainty;
@@ -411,7 +417,7 @@ def max_exponent(network: Network, device: str = "cpp_standalone", *, duration="
     kicks = eng.random_kicks(perturbation, rng)
     t0 = time.perf_counter()
     times, logd, d0, info = eng.run(kicks, t_kick=warm, network=net_arg, seed=seed)
-    mean, se, per_copy, collapsed = _estimate(times, logd, eng.interval, warm + trans)
+    mean, se, per_copy, collapsed = estimate_exponent(times, logd, eng.interval, warm + trans)
     return LyapunovResult(
         lambda_max=mean, lambda_max_stderr=se, per_copy=per_copy, perturbation=float(perturbation),
         interval=eng.interval, transient=trans, t_kick=warm, times=times, log_growth=logd,

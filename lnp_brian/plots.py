@@ -9,7 +9,7 @@ from scipy.signal import welch
 __all__ = ["plot_raster", "plot_population_rate", "plot_traces", "plot_rate_histogram",
            "plot_isi_cv_histogram", "plot_rate_spectrum", "raster_figure", "dynamics_figure",
            "plot_divergence", "plot_per_neuron_exponents", "plot_lyapunov_spectrum", "plot_finite_size",
-           "plot_pruning_counts", "plot_eigenvalues"]
+           "plot_pruning_counts", "plot_eigenvalues", "diagnostics_figure"]
 
 E_COLOR, I_COLOR = "#1f4e99", "#c0392b"
 
@@ -260,3 +260,60 @@ def plot_eigenvalues(spectra: dict, ax=None):
     ax.set_ylabel("Im λ (1/s)")
     ax.legend(frameon=False, fontsize="small", markerscale=3)
     return ax
+
+
+#: the panels of :func:`diagnostics_figure`: title, y label, (column, legend label) pairs
+DIAGNOSTIC_PANELS = (
+    ("open-loop gains", "fraction of neurons", (("zero_gain_fraction", "gain = 0"),)),
+    ("Lyapunov factor", "CV of L over synapses", (("lyapunov_cv", "CV"),)),
+    ("sampling vs magnitude pruning", "Jaccard overlap", (("jaccard_magnitude", "same count"),)),
+    ("input kept by reweighting", "mean relative change", (("input_change_exc", "E input"),
+                                                            ("input_change_inh", "I input"))),
+    ("neurons by type", "active neurons", (("exc_neurons", "E"), ("inh_neurons", "I"))),
+    ("localisation of M", "mean IPR", (("ipr_M_dense", "dense"), ("ipr_M_pruned", "pruned"),
+                                       ("ipr_M_grown", "re-grown"))),
+    ("timescale optimisation", "objective (1/s)", (("objective_first", "unchanged"), ("objective_best", "best"))),
+    ("heterogeneity of tau_m", "CV", (("tau_cv_before", "before"), ("tau_cv_after", "after"))),
+    ("linear stability", "max Re eig(A) (1/s)", (("max_re_eig_A", "max Re"),)),
+    ("finite-size lambda_max", "lambda_max (1/s)", (("lambda_max", "lambda_max"),)),
+    ("distance from the dense network", "1/s", (("spectral_distance", "Lyapunov spectrum of A"),
+                                                ("eig_distance_M", "eigenvalues of M"))),
+)
+
+
+def diagnostics_figure(rows, *, title: str | None = None):
+    """One panel per LNP diagnostic against the iteration (docs/method.md): what each step
+    did, from a pruning trajectory (``PruneResult.rows`` or the rows of ``trajectory.csv``).
+    Panels whose columns are missing say so instead of plotting. Returns the Figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    def column(key):
+        return np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan for r in rows])
+
+    it = column("iteration")
+    fig, axes = plt.subplots(3, 4, figsize=(14, 8.5), layout="constrained")
+    for ax, (name, ylabel, series) in zip(axes.flat, DIAGNOSTIC_PANELS):
+        drawn = False
+        for key, label in series:
+            y = column(key)
+            if np.isfinite(y).any():
+                ax.plot(it, y, "o-", ms=4, label=label)
+                drawn = True
+        if name == "finite-size lambda_max" and drawn:
+            d0 = column("lambda_max_d0")
+            if np.isfinite(d0).any():
+                ax.set_title(f"{name} (d0 = {np.nanmax(d0):g})", fontsize="small")
+        if not ax.get_title():
+            ax.set_title(name, fontsize="small")
+        if not drawn:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes, color="0.5")
+        elif len(series) > 1:
+            ax.legend(fontsize="x-small")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.flat[-1].axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig

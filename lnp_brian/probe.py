@@ -1,4 +1,4 @@
-"""Noise probe (DESIGN §5.1): what the network does under independent background noise.
+"""Noise probe (docs/method.md, step 1): what the network does under independent background noise.
 
 Runs of one compiled build with the same noise realisation (common random numbers): the
 plain run gives firing rates r_i, exponentially filtered activity x_i(t) and its covariance
@@ -99,7 +99,8 @@ class NoiseProbe:
     def compilations(self) -> int:
         return self.sim.compilations
 
-    def _kappa(self, network: Network) -> np.ndarray:
+    def kappa(self, network: Network) -> np.ndarray:
+        """Charge per spike per unit weight, kappa (s), per neuron of ``network``."""
         name = self.kappa_name
         spec = network.model
         if isinstance(name, (int, float)):
@@ -144,7 +145,7 @@ class NoiseProbe:
             tau = np.asarray(params[tau_name], float)
         else:
             tau = np.full(net.n, float(net.model.neuron.constants[tau_name]))
-        kappa = self._kappa(net)
+        kappa = self.kappa(net)
         A = linear_rate_matrix(net.W, gains * kappa, tau)
         return ProbeResult(rates=r0, rates_biased=r1, gains=gains, bias=self.bias, kappa=kappa, tau=tau,
                            A=A, activity_mean=x.mean(axis=1), activity_var=x.var(axis=1), covariance=cov,

@@ -3,35 +3,34 @@
 The source is Chakraborty, Kang, Kumar & Mukhopadhyay, *Sparse Spiking Neural Network:
 Exploiting Heterogeneity in Timescales for Pruning Recurrent SNN* (ICLR 2024). Its full text
 (equations, Algorithms 1-4) was not available to this project: the steps below are the
-reconstruction documented in DESIGN §5, and every step can be switched on, off, or replaced by
-its random counterpart so that it can be ablated or swapped. Do not read the numbers produced
+reconstruction documented in ``docs/method.md``, and every step can be switched on, off, or
+replaced by its random counterpart so that it can be ablated. Do not read the numbers produced
 here as a reproduction of the paper's.
 
 One LNP iteration maps a Network to a Network (never touching Brian2 objects):
 
-1. noise probe (§5.1): rates, gains and the linearised rate model A of the current network;
-2. per-neuron Lyapunov exponents λ_i (§5.2): from A (fast) or from perturbed spiking copies;
-3. Lyapunov matrix (§5.3): per synapse, the harmonic mean of stability scores over the
-   neighbourhood of its two neurons;
-4. spectral sparsification (§5.4): Spielman–Srivastava sampling of synapses with keep
-   probability ∝ a_ij R_ij L_ij to this iteration's synapse target;
-5. neuron pruning (§5.5): remove the lowest betweenness-centrality neurons (edge length 1/|w|)
-   to the neuron target, and isolated neurons;
-6. delocalisation (§5.6): while the leading eigenvectors of A are localised (mean inverse
-   participation ratio above threshold) and the edge budget lasts, re-grow synapses of the dense
-   network at the most localised neurons, keeping a batch only if the mean IPR falls;
-7. timescale optimisation (§5.7): Optuna over the gamma distribution of the surviving neurons'
-   τ_m (rank order kept), minimising |λ_max| plus the distance of the Lyapunov spectrum from the
-   dense network's.
+1. operating point: rates under the background noise and *open-loop* gains by replay
+   (:mod:`lnp_brian.gains`); linear model A = D (diag(g κ) Wᵀ − I), effective connectivity
+   M = D diag(g κ) Wᵀ;
+2. per-neuron Lyapunov exponents λ_i of the linear model (or of spiking copies);
+3. Lyapunov matrix: per synapse, the harmonic mean of the stability scores of its two neurons;
+4. spectral sampling of synapses on the effective coupling a_ij = |M_ji| + |M_ij| with
+   probability ∝ a_ij R_ij L_ij, without replacement to the exact count, kept synapses
+   reweighted by 1/p (clipped to the model's pathway maximum);
+5. neuron pruning: lowest betweenness on pathway-normalised lengths, E:I kept, ties random;
+6. delocalisation: re-grow dense synapses where M's leading eigenvectors are localised, until
+   their mean IPR is back near the dense network's;
+7. timescale optimisation: a model-based search (Optuna TPE) over the gamma distribution of the
+   surviving neurons' τ_m, rank order kept, inside the model's bounds, minimising the distance
+   of the linear spectrum from the dense network's.
 
 Targets follow a geometric schedule to the final fractions (default 57 % of neurons and 50 %
-of synapses removed). Every simulation — probes, λ_max, optimisation trials — is a re-run of
-binaries compiled once for the dense network's topology: pruned synapses have weight 0 and
-mask 0, pruned neurons ``active = False``.
+of synapses removed). Every simulation is a re-run of two builds compiled once for the dense
+network's topology: pruned synapses have weight 0 and mask 0, pruned neurons ``active = False``.
 
 Baselines with the same count schedule: activity-based pruning (AP: lowest-rate neurons,
 smallest-|w| synapses; rates from a task's training inputs when a task is given, else from the
-noise probe) and random pruning.
+operating point) and random pruning.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ import json
 import math
 import numbers
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,16 +49,22 @@ import brian2 as b2
 import numpy as np
 import scipy.sparse as sp
 
-from .centrality import betweenness_sparse
+from .centrality import hop_count_agreement, neuron_removal, pruning_scores
 from .files import atomic_write, json_default, json_text, read_json, write_json
-from .lyapunov import TwoTrajectory, _estimate, _seconds, default_scales, per_neuron_exponents
-from .lyapunov_spectrum import lyapunov_matrix, per_neuron_exponents_linear, qr_spectrum_linear
+from .gains import ReplayGains, record_settings, recorded_input
+from .lyapunov import TwoTrajectory, default_scales, estimate_exponent, per_neuron_exponents
+from .lyapunov_spectrum import (effective_connectivity, eigenvalue_distance, linear_rate_matrix, lyapunov_matrix,
+                                per_neuron_exponents_linear, qr_spectrum_linear)
+from .model import PATHWAYS
 from .network import Network
 from .probe import NoiseProbe
 from .seeding import derive_seed, rng
-from .sparsify import sparsify_synapses
+from .sparsify import (expected_count_rho, input_change, jaccard, magnitude_keep, sample_without_replacement,
+                       sparsify_synapses)
+from .timescales import (optimise_timescales, parameter_bounds, random_timescales, spectral_distance,
+                         timescale_objective)
 
-__all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "PruneConfigError", "Pruner", "PruneResult", "ipr",
+__all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "PruneConfigError", "Pruner", "PruneResult", "OperatingPoint", "ipr",
            "leading_eigenvectors", "schedule", "random_counterpart", "CheckpointError", "verify_checkpoint",
            "PROBE_TRANSIENT", "PROBE_TRANSIENT_S", "PROBE_MIN_WINDOW_S"]
 
@@ -68,6 +74,11 @@ QR_SPECTRUM_MAX = 2000  # above: the linear model's spectrum from ARPACK eigenva
 AUTO_PIVOTS = 256
 MODES = ("on", "off", "random")
 METHODS = ("lnp", "ap", "random")
+GAINS = ("replay", "closed-loop")
+#: sampling step of the recorded synaptic input that the gain replay plays back
+REPLAY_RECORD_DT = "0.5 ms"
+#: above this many active neurons, eigenvalues come from ARPACK (the largest 200) instead of LAPACK
+EIG_DENSE_MAX = 3000
 #: start of the analysis window of every noise probe in the loop: its rates, gains and
 #: activity are measured after it, so ``PruneConfig.duration`` must be longer
 PROBE_TRANSIENT_S = 0.2
@@ -130,7 +141,10 @@ class PruneConfig:
     device: str = "cpp_standalone"
     duration: str = "1 s"  # of every probe / λ_max simulation
     lyapunov_copies: int = 4
-    perturbation: float = 1e-3
+    # finite-size λ_max: kick of this size in scaled units (1 = 1 mV on v, 1 pA on currents),
+    # large enough to move spikes; at 1e-3 λ_max is the slowest membrane leak
+    perturbation: float = 1.0
+    gains: str = "replay"  # open-loop gains by replay, or "closed-loop" (the first version's)
     interval: str = "10 ms"
     exponents: str = "linear"  # "linear" (from A) or "spiking" (perturbed copies)
     exponent_window: str = "100 ms"
@@ -139,13 +153,15 @@ class PruneConfig:
     # ones from A_ii and the column norm of A (see Pruner.exponents)
     exponent_neurons: int | None = None
     spectrum_k: int = 20
-    reweight: bool = False
+    lyapunov_members: str = "endpoints"  # or "neighbourhood" (lnp_brian.lyapunov_spectrum.lyapunov_matrix)
+    reweight: bool = True  # kept synapses scaled by 1/p (clipped to the pathway maximum)
+    stratify: bool = True  # neuron removal keeps the E:I ratio
     resistances: str = "auto"  # effective resistances: "exact", "approx" or "auto" (lnp_brian.sparsify)
     # None: exact; "auto": exact up to EXACT_BETWEENNESS_MAX active neurons, else
     # AUTO_PIVOTS sampled sources (networkit; rank correlation 0.90-0.96 with exact at 4,000)
     betweenness_pivots: int | str | None = "auto"
     ipr_vectors: int = 10
-    ipr_threshold: float = 10.0  # localised when mean IPR > ipr_threshold / n_active
+    ipr_tolerance: float = 0.1  # re-growth stops at mean IPR(M) <= (1 + tolerance) x the dense network's
     regrow_budget: float = 0.05  # fraction of the synapse target reserved for re-growth
     regrow_batches: int = 4
     trials: int = 8
@@ -190,8 +206,14 @@ class PruneConfig:
             err("device", f"one of {', '.join(DEVICES)}")
         if not (_is_real(self.perturbation) and math.isfinite(self.perturbation) and self.perturbation > 0):
             err("perturbation", "a finite number > 0 (scaled units)")
-        if not (_is_real(self.ipr_threshold) and math.isfinite(self.ipr_threshold) and self.ipr_threshold > 0):
-            err("ipr_threshold", "a finite number > 0")
+        if not (_is_real(self.ipr_tolerance) and math.isfinite(self.ipr_tolerance) and self.ipr_tolerance >= 0):
+            err("ipr_tolerance", "a finite number >= 0")
+        if self.gains not in GAINS:
+            err("gains", f"one of {', '.join(GAINS)}")
+        if self.lyapunov_members not in ("endpoints", "neighbourhood"):
+            err("lyapunov_members", "'endpoints' or 'neighbourhood'")
+        if not isinstance(self.stratify, (bool, np.bool_)):
+            err("stratify", "true or false")
         if not (_is_real(self.regrow_budget) and math.isfinite(self.regrow_budget) and 0.0 <= self.regrow_budget < 1.0):
             err("regrow_budget", "the fraction of the synapse target reserved for re-growth: 0 <= f < 1")
         if not isinstance(self.reweight, (bool, np.bool_)):
@@ -250,22 +272,24 @@ def ipr(vectors) -> np.ndarray:
     return (p ** 2).sum(axis=0) / p.sum(axis=0) ** 2
 
 
-def leading_eigenvectors(A, k: int, active=None):
-    """The ``k`` eigenpairs of largest real part of the effective connectivity ``A``
-    restricted to the active neurons: (eigenvalues, vectors (n_active, k))."""
+def leading_eigenvectors(A, k: int, active=None, by: str = "real"):
+    """The ``k`` leading eigenpairs of ``A`` restricted to the active neurons, ordered by
+    largest real part (``by="real"``) or largest modulus (``by="modulus"``, for the
+    effective connectivity M): (eigenvalues, vectors (n_active, k))."""
     A = sp.csr_matrix(A)
     idx = np.arange(A.shape[0]) if active is None else np.flatnonzero(active)
     sub = A[idx][:, idx]
     n = sub.shape[0]
     k = min(k, max(n - 2, 1))
+    key = (lambda v: -v.real) if by == "real" else (lambda v: -np.abs(v))
     if n <= 600:
         vals, vecs = np.linalg.eig(sub.toarray())
-        order = np.argsort(-vals.real)[:k]
+        order = np.argsort(key(vals), kind="stable")[:k]
         return vals[order], vecs[:, order]
     from scipy.sparse.linalg import eigs
 
-    vals, vecs = eigs(sub, k=k, which="LR", tol=1e-6, maxiter=20 * n)
-    order = np.argsort(-vals.real)
+    vals, vecs = eigs(sub, k=k, which="LR" if by == "real" else "LM", tol=1e-6, maxiter=20 * n)
+    order = np.argsort(key(vals), kind="stable")
     return vals[order], vecs[:, order]
 
 
@@ -289,8 +313,61 @@ class PruneResult:
         return np.array([r.get(key, np.nan) for r in self.rows], dtype=float)
 
 
+@dataclass
+class OperatingPoint:
+    """Where a network sits under its background noise, and its linearisation there.
+
+    Attributes
+    ----------
+    rates : float array (N,)
+        Firing rates (Hz) of the coupled network after the probe's transient.
+    gains : float array (N,)
+        Open-loop gains dr/dI (Hz per unit of the model's input, e.g. Hz/A): each neuron's own
+        transfer slope at its operating point (:mod:`lnp_brian.gains`), or the closed-loop
+        estimate with ``PruneConfig.gains = "closed-loop"``.
+    kappa : float array (N,)
+        Charge per spike per unit weight (s): ``tau_syn`` of the postsynaptic neuron.
+    tau : float array (N,)
+        Membrane time constants (s).
+    synaptic_input : float array (T, N) or None
+        The recorded recurrent input current of every neuron (what the replay replays).
+    seed : int
+        Noise seed of the probe.
+    """
+
+    rates: np.ndarray
+    gains: np.ndarray
+    kappa: np.ndarray
+    tau: np.ndarray
+    synaptic_input: np.ndarray | None
+    seed: int
+    active: np.ndarray
+
+    @property
+    def zero_gain_fraction(self) -> float:
+        """Fraction of active neurons with gain exactly 0 (no linear response at all)."""
+        g = self.gains[self.active]
+        return float(np.mean(g == 0)) if len(g) else 0.0
+
+    def A(self, W) -> sp.csr_matrix:
+        """Linear rate model ``A = D (diag(g kappa) W^T - I)`` (1/s) of weights ``W``."""
+        return linear_rate_matrix(W, self.gains * self.kappa, self.tau)
+
+    def M(self, W) -> sp.csr_matrix:
+        """Effective connectivity ``M = D diag(g kappa) W^T`` (1/s): A without the leak."""
+        return effective_connectivity(W, self.gains * self.kappa, self.tau)
+
+    def coupling(self, net: Network) -> np.ndarray:
+        """|M| per synapse of ``net`` (1/s): the effect of synapse i->j on neuron j, with
+        silent neurons floored at 1e-3 of the median so that every synapse can be ranked."""
+        g = self.gains * self.kappa / self.tau
+        pos = g[self.active & (g > 0)]
+        floor = 1e-3 * float(np.median(pos)) if len(pos) else 1.0
+        return np.abs(net.w) * np.maximum(g, floor)[net.post]
+
+
 class Pruner:
-    """LNP and its baselines for one dense network, on binaries compiled once.
+    """LNP and its baselines for one dense network, on two compiled builds.
 
     Parameters
     ----------
@@ -307,6 +384,13 @@ class Pruner:
         Where the standalone builds go (one sub-directory each); re-used if compatible.
     log : callable, optional
         Called with progress messages.
+
+    Notes
+    -----
+    Builds: the *loop* build (reference + perturbed copies, recording spikes and the
+    synaptic input of every neuron) gives λ_max and the operating point in one run; the
+    *replay* build (the same neurons, uncoupled, three copies) gives the open-loop gains and
+    every timescale trial. ``exponents = "spiking"`` adds a third build.
     """
 
     def __init__(self, dense: Network, config: PruneConfig | None = None, *, inputs=None, evaluate=None,
@@ -325,17 +409,25 @@ class Pruner:
             from .inputs import default_input
 
             inputs = default_input(dense.model)
-        # one build for the whole loop: the two-trajectory engine (reference + perturbed
-        # copies) doubles as the noise probe (copy 0 unbiased, the others biased)
+        replay = cfg.gains == "replay"
+        record = record_settings(dense.model, REPLAY_RECORD_DT) if replay else {}
+        # one build for λ_max and the operating point: copy 0 of every λ_max run is the
+        # unperturbed network, recorded (spikes and synaptic input)
         self.lyap = TwoTrajectory(dense, cfg.device, perturbed=cfg.lyapunov_copies, duration=cfg.duration,
-                                  interval=cfg.interval, inputs=inputs, dt=dt, build_dir=bdir("loop"),
-                                  reuse=root is not None, record_spikes=True)
+                                  interval=cfg.interval, inputs=inputs, dt=dt,
+                                  build_dir=bdir("loop" if replay else "loop-closed-loop"),
+                                  reuse=root is not None, record_spikes=True, **record)
         self.probe = NoiseProbe(dense, cfg.device, noise=inputs, engine=self.lyap, transient=PROBE_TRANSIENT)
         self.noise = self.probe.noise
+        self.replay = None
+        if replay:
+            self.replay = ReplayGains(dense, cfg.device, duration=cfg.duration, record_dt=REPLAY_RECORD_DT,
+                                      noise=self.noise, transient=PROBE_TRANSIENT, dt=dt, build_dir=bdir("replay"),
+                                      reuse=root is not None)
         self._per_neuron = None
         if cfg.exponents == "spiking":
-            window = _seconds(cfg.exponent_window, "exponent_window")
-            step = _seconds(cfg.interval, "interval")
+            window = _seconds_field("exponent_window", cfg.exponent_window)
+            step = _seconds_field("interval", cfg.interval)
             scales = default_scales(dense.model)
             var = "v" if "v" in scales else next(iter(scales))
             self._per_neuron = TwoTrajectory(
@@ -343,27 +435,60 @@ class Pruner:
                 interval=cfg.interval, inputs=self.noise, dt=dt, trace_tau=None, scales={var: scales[var]},
                 build_dir=bdir("per_neuron"), reuse=root is not None)
         self.timings: dict = {}
-        self._dense_spectrum = None
+        self._ops: dict = {}
+        self._reference = None
+        self._wmax = _pathway_maxima(dense)
 
     @property
     def compilations(self) -> int:
-        sims = [self.lyap.sim] + ([self._per_neuron.sim] if self._per_neuron else [])
+        sims = [self.lyap.sim] + ([self.replay.sim] if self.replay else []) + \
+            ([self._per_neuron.sim] if self._per_neuron else [])
         extra = getattr(self.evaluate, "compilations", 0) or 0
         return sum(s.compilations for s in sims) + int(extra)
 
-    def _time(self, key, t0):
-        self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
+    @contextmanager
+    def _timed(self, key):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
 
     # ---- measurements ----------------------------------------------------------------------
     def lambda_max(self, net: Network, seed: int, tau=None):
-        """λ_max (1/s) and its error on the compiled two-trajectory build."""
+        """Finite-size λ_max (1/s) at ``config.perturbation`` and its standard error, on the
+        loop build. The run's unperturbed copy is kept as :attr:`last_run` (a probe)."""
         gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
         kicks = self.lyap.random_kicks(self.config.perturbation, gen)
         overrides = {} if tau is None else {"params": {"tau_m": tau}}
         times, logd, _, _ = self.lyap.run(kicks, t_kick=0.0, network=net, seed=seed, **overrides)
         start = min(PROBE_TRANSIENT_S, 0.5 * self.lyap.duration)
-        mean, se, _, _ = _estimate(times, logd, self.lyap.interval, start)
+        mean, se, _, _ = estimate_exponent(times, logd, self.lyap.interval, start)
         return mean, se
+
+    def operating_point(self, net: Network, seed: int) -> OperatingPoint:
+        """Rates, open-loop gains and recorded input of ``net`` under its noise (seed ``seed``):
+        one run of the loop build (a λ_max run, whose copy 0 is unperturbed) and one replay.
+        Cached per (network, seed)."""
+        key = (net.content_key(), int(seed))
+        if key in self._ops:
+            return self._ops[key]
+        if self.replay is None:  # closed loop: extra current into every neuron of the coupled network
+            pr = self.probe.run(net, seed=seed, covariance=False)
+            op = OperatingPoint(pr.rates, pr.gains, pr.kappa, pr.tau, None, int(seed), net.active.copy())
+        else:
+            if getattr(self.lyap, "last_key", None) != key:
+                self.lambda_max(net, seed)
+                self.lyap.last_key = key
+            res = self.lyap.last_result
+            syn, _ = recorded_input(res, net.model, copy=0)
+            gr = self.replay.run(net, syn, seed=seed)
+            tau = np.asarray(net.params["tau_m"], float) if "tau_m" in net.params else \
+                np.full(net.n, float(net.model.neuron.constants["tau_m"]))
+            op = OperatingPoint(res.rates(0, t_start=PROBE_TRANSIENT_S), gr.gains, self.probe.kappa(net), tau,
+                                syn, int(seed), net.active.copy())
+        self._ops = {key: op}  # the latest only: the next iteration starts from it
+        return op
 
     def spectrum(self, A, k: int, seed: int, active=None):
         """First k Lyapunov exponents (1/s) of the linearised model restricted to the active
@@ -386,21 +511,21 @@ class Pruner:
         rate = abs(A.diagonal().mean()) or 1.0
         return qr_spectrum_linear(A, k=k, T=2000.0 / rate, seed=seed).exponents
 
-    def exponents(self, net: Network, probe_result, seed: int) -> np.ndarray:
-        """Per-neuron exponents: from the linear model A, or from spiking copies."""
-        window = _seconds(self.config.exponent_window, "window")
+    def exponents(self, net: Network, op: OperatingPoint, seed: int) -> np.ndarray:
+        """Per-neuron exponents (1/s): from the linear model A, or from spiking copies."""
+        window = _seconds_field("window", self.config.exponent_window)
         limit = self.config.exponent_neurons
         active = np.flatnonzero(net.active)
+        A = op.A(net.W)
         # the neurons measured: all active ones, or an evenly spaced subset of ``limit``
         subset = active if limit is None or len(active) <= limit else \
             active[np.unique(np.linspace(0, len(active) - 1, limit).round().astype(int))]
         if self._per_neuron is None and len(subset) == len(active):
-            lam = per_neuron_exponents_linear(probe_result.A, window)
+            lam = per_neuron_exponents_linear(A, window)
         elif self._per_neuron is None:
             # linear exponents of an evenly spaced subset; the others predicted by least
             # squares from two cheap features of each neuron: its self-decay A_ii and the
             # norm of its column of A (how strongly a kick spreads in one step)
-            A = sp.csr_matrix(probe_result.A)
             lam = np.full(net.n, np.nan)
             lam[subset] = per_neuron_exponents_linear(A, window, neurons=subset)
             feats = np.column_stack([np.ones(net.n), A.diagonal(), np.sqrt(np.asarray(A.multiply(A).sum(axis=0))).ravel()])
@@ -417,13 +542,62 @@ class Pruner:
             finite = np.isfinite(lam)
             lam[~finite & np.isin(np.arange(net.n), subset)] = lam[finite].min() if finite.any() else -1.0
             if len(subset) < len(active):
-                lin = per_neuron_exponents_linear(probe_result.A, window)
+                lin = per_neuron_exponents_linear(A, window)
                 x, y = lin[subset], lam[subset]
                 slope, icept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
                 rest = np.setdiff1d(active, subset)
                 lam[rest] = icept + slope * lin[rest]
-        lam = np.where(net.active, lam, np.nan)
-        return lam
+        return np.where(net.active, lam, np.nan)
+
+    def linear_summary(self, net: Network, op: OperatingPoint) -> dict:
+        """The linear model's numbers of ``net`` at ``op``: top-k Re eig(A) (its Lyapunov
+        spectrum), eigenvalues of M, mean IPR of M's leading eigenvectors."""
+        idx = np.flatnonzero(net.active)
+        W = net.W
+        A = op.A(W)[idx][:, idx]
+        M = op.M(W)[idx][:, idx]
+        eig_a = _eigenvalues(A, "LR")
+        eig_m = _eigenvalues(M)
+        _, vecs = leading_eigenvectors(M, self.config.ipr_vectors, by="modulus")
+        k = min(self.config.spectrum_k, len(idx))
+        return {"spectrum": np.sort(eig_a.real)[::-1][:k], "max_re_eig_A": float(eig_a.real.max()),
+                "eig_M": eig_m, "mean_ipr": float(ipr(vecs).mean())}
+
+    def reference(self) -> dict:
+        """The dense network's linear summary (at the iteration-0 measurement seed)."""
+        if self._reference is None:
+            seed = derive_seed(self.config.seed, "measure0")
+            self._reference = self.linear_summary(self.dense, self.operating_point(self.dense, seed))
+        return self._reference
+
+    def measure(self, net: Network, k: int) -> dict:
+        """Numbers recorded for iteration k: counts, finite-size λ_max with its d0, the linear
+        model's stability and its distance from the dense network's, IPR of M, gains, rates
+        and the task score."""
+        seed = derive_seed(self.config.seed, f"measure{k}")
+        with self._timed("lambda_max"):
+            lam, se = self.lambda_max(net, seed)
+            self.lyap.last_key = (net.content_key(), int(seed))
+        row = {"iteration": k, "neurons": net.n_active, "synapses": net.n_synapses,
+               "exc_neurons": int((net.active & net.exc).sum()), "inh_neurons": int((net.active & ~net.exc).sum()),
+               "lambda_max": lam, "lambda_max_stderr": se, "lambda_max_d0": float(self.config.perturbation)}
+        with self._timed("operating_point"):
+            op = self.operating_point(net, seed)
+        with self._timed("measure"):
+            lin = self.linear_summary(net, op)
+            ref = lin if k == 0 and net is self.dense else self.reference()
+            if self._reference is None and net is self.dense:
+                self._reference = lin
+            row.update({"mean_ipr": lin["mean_ipr"], "max_re_eig_A": lin["max_re_eig_A"],
+                        "spectral_distance": spectral_distance(lin["spectrum"], ref["spectrum"]),
+                        "eig_distance_M": eigenvalue_distance(lin["eig_M"], ref["eig_M"]),
+                        "zero_gain_fraction": op.zero_gain_fraction,
+                        "mean_rate_hz": float(op.rates[net.active].mean())})
+        if self.evaluate is not None:
+            with self._timed("task"):
+                scored = self.evaluate(net, seed)
+            row.update({key: float(v) for key, v in scored.items() if np.isscalar(v)})
+        return row
 
     # ---- one iteration ---------------------------------------------------------------------
     def step(self, net: Network, k: int, n_target: int, m_target: int) -> tuple[Network, dict]:
@@ -434,9 +608,9 @@ class Pruner:
         if cfg.method == "random":
             new = self._random_prune(net, n_target, m_target, gen)
         elif cfg.method == "ap":
-            new = self._activity_prune(net, n_target, m_target, seed, info)
+            new = self._activity_prune(net, n_target, m_target, seed, k, info)
         else:
-            new = self._lnp_step(net, n_target, m_target, seed, gen, info)
+            new = self._lnp_step(net, n_target, m_target, seed, k, gen, info)
         return new, info
 
     def _random_prune(self, net, n_target, m_target, gen):
@@ -445,16 +619,15 @@ class Pruner:
         net = net.prune(neurons=drop)
         return _synapses_to(net, m_target, gen.random(len(net.w)))
 
-    def _activity_prune(self, net, n_target, m_target, seed, info):
+    def _activity_prune(self, net, n_target, m_target, seed, k, info):
         rates = None
         if self.evaluate is not None:
             scored = self.evaluate(net, seed)
             rates = scored.get("rates")
             info["ranked_by"] = "task rates" if rates is not None else "noise-probe rates"
         if rates is None:
-            t0 = time.perf_counter()
-            rates = self.probe.run(net, seed=seed, covariance=False).rates
-            self._time("noise_probe", t0)
+            with self._timed("operating_point"):
+                rates = self.operating_point(net, derive_seed(self.config.seed, f"measure{k - 1}")).rates
             info.setdefault("ranked_by", "noise-probe rates (no task given)")
         rates = np.where(net.active, rates, np.inf)
         order = np.argsort(rates, kind="stable")  # lowest rate first
@@ -462,141 +635,141 @@ class Pruner:
         net = net.prune(neurons=drop)
         return _synapses_to(net, m_target, np.abs(net.w))
 
-    def _lnp_step(self, net, n_target, m_target, seed, gen, info):
+    def _lnp_step(self, net, n_target, m_target, seed, k, gen, info):
         cfg, steps = self.config, self.config.steps
-        # 5.1 noise probe and 5.2 exponents
-        t0 = time.perf_counter()
-        pr = self.probe.run(net, seed=seed, covariance=False)
-        self._time("noise_probe", t0)
-        t0 = time.perf_counter()
+        # 5.1 operating point and open-loop gains: those of the last measurement of ``net``
+        with self._timed("operating_point"):
+            op = self.operating_point(net, derive_seed(cfg.seed, f"measure{k - 1}"))
+        info["zero_gain_fraction"] = op.zero_gain_fraction
         live = net.live_synapses()
+        idx = np.flatnonzero(live)
+        # 5.2-5.3 per-neuron exponents and the Lyapunov matrix
         importance = None
         if steps["lyapunov"] != "off":
-            lam = self.exponents(net, pr, seed)
-            self._time("exponents", t0)
-            t0 = time.perf_counter()
-            pattern = sp.csr_matrix((np.ones(live.sum()), (net.pre[live], net.post[live])), shape=(net.n, net.n))
-            filled = np.where(np.isfinite(lam), lam, np.nanmax(lam[np.isfinite(lam)]) if np.isfinite(lam).any() else 0.0)
-            importance = lyapunov_matrix(filled, pattern)
-            if steps["lyapunov"] == "random":
-                importance = random_counterpart(importance, gen)
+            with self._timed("exponents"):
+                lam = self.exponents(net, op, seed)
+            with self._timed("lyapunov_matrix"):
+                finite = np.isfinite(lam)
+                filled = np.where(finite, lam, np.nanmax(lam[finite]) if finite.any() else 0.0)
+                pattern = sp.csr_matrix((np.ones(len(idx)), (net.pre[idx], net.post[idx])), shape=(net.n, net.n))
+                importance = lyapunov_matrix(filled, pattern, members=cfg.lyapunov_members)
+                if steps["lyapunov"] == "random":
+                    importance = random_counterpart(importance, gen)
             info["mean_exponent"] = float(np.nanmean(lam))
-            self._time("lyapunov_matrix", t0)
-        # 5.4 sparsification (to the target plus what neuron removal will take, minus the
-        # re-growth budget; counts are corrected exactly after neuron pruning)
-        t0 = time.perf_counter()
-        frac_kept = n_target / max(net.n_active, 1)
-        budget = int(round(cfg.regrow_budget * m_target)) if steps["delocalize"] != "off" else 0
-        want = min(int(live.sum()), int(round((m_target - budget) / max(frac_kept ** 2, 1e-9))))
-        W = sp.csr_matrix((net.w[live], (net.pre[live], net.post[live])), shape=(net.n, net.n))
-        if steps["sparsify"] == "random":  # uniform sampling to the same count
-            priority = gen.random(live.sum())
-            keep_live = np.zeros(live.sum(), bool)
-            keep_live[np.argsort(-priority)[:want]] = True
-            new_w = net.w[live]
-        elif steps["sparsify"] == "off":
-            # no spectral sampling: keep the largest |w| (plain magnitude pruning, same count)
-            priority = np.abs(net.w[live])
-            keep_live = np.zeros(live.sum(), bool)
-            keep_live[np.argsort(-priority, kind="stable")[:want]] = True
-            new_w = net.w[live]
-        else:
-            sample = sparsify_synapses(W, want, importance=importance, reweight=cfg.reweight, seed=seed,
-                                       method=cfg.resistances)
-            if not (np.array_equal(sample.pre, net.pre[live]) and np.array_equal(sample.post, net.post[live])):
+            info["lyapunov_cv"] = float(importance.std() / importance.mean())
+        # 5.4 spectral sampling on the effective coupling, to the count that neuron removal
+        # will leave at the target (corrected exactly, at random, after it)
+        with self._timed("sparsify"):
+            coupling = op.coupling(net)
+            C = sp.csr_matrix((coupling[idx], (net.pre[idx], net.post[idx])), shape=(net.n, net.n))
+            a = sp.csr_matrix(C + C.T)
+            budget = int(round(cfg.regrow_budget * m_target)) if steps["delocalize"] != "off" else 0
+            frac_kept = n_target / max(net.n_active, 1)
+            want = min(len(idx), int(round((m_target - budget) / max(frac_kept ** 2, 1e-9))))
+            resistance = {"on": "effective", "off": "none", "random": "shuffled"}[steps["sparsify"]]
+            sample = sparsify_synapses(net.W, want, importance=importance, edge_weight=a, reweight=cfg.reweight,
+                                       max_weight=self._wmax[idx], sampling="exact", resistance=resistance,
+                                       seed=seed, method=cfg.resistances)
+            if not (np.array_equal(sample.pre, net.pre[idx]) and np.array_equal(sample.post, net.post[idx])):
                 raise RuntimeError("synapse order mismatch between the network and the sparsifier")
-            # rank by the unclipped score a_ij R_ij L_ij (probabilities saturate at 1)
-            priority = sample.symmetric_weight * sample.resistance * sample.importance
-            keep_live = sample.keep
-            new_w = sample.new_weight if cfg.reweight else net.w[live]
-            info["rho"] = float(sample.rho)
-        self._time("sparsify", t0)
-        idx = np.flatnonzero(live)
-        w = net.w.copy()
-        w[idx] = new_w
-        sparse_net = net.replace(w=w).prune(synapses=idx[~keep_live])
-        prio = np.zeros(len(net.w))
-        prio[idx] = priority
-        # 5.5 neuron pruning
-        t0 = time.perf_counter()
-        to_drop = max(sparse_net.n_active - n_target, 0)
-        if to_drop and steps["node_pruning"] != "off":
-            if steps["node_pruning"] == "random":
-                score = gen.random(net.n)
-            else:
-                pivots = cfg.pivots(sparse_net.n_active)
-                score = betweenness_sparse(sparse_net.W, k=pivots, seed=seed)
-                info["betweenness_pivots"] = 0 if pivots is None else pivots  # 0: exact
-            score = np.where(sparse_net.active, score, np.inf)
-            drop = np.argsort(score, kind="stable")[:to_drop]
-            sparse_net = sparse_net.prune(neurons=drop)
-        sparse_net = _drop_isolated(sparse_net)
-        self._time("node_pruning", t0)
-        # restore dropped synapses (by priority) or drop more, to the exact synapse target
-        sparse_net = _synapses_to(sparse_net, m_target - budget, prio, weights=self._weights(net))
-        # 5.6 delocalisation
-        t0 = time.perf_counter()
-        A = self.probe_matrix(sparse_net, pr)
-        vals, vecs = leading_eigenvectors(A, cfg.ipr_vectors, sparse_net.active)
-        mean_ipr = float(ipr(vecs).mean())
-        info["ipr_before_regrowth"] = mean_ipr
-        if budget > 0:
-            sparse_net, mean_ipr, added = self._delocalize(sparse_net, pr, budget, mean_ipr, gen, self._weights(net))
-            info["regrown"] = added
-            # budget left over (delocalised already, or re-growth stopped helping): by priority
-            sparse_net = _synapses_to(sparse_net, m_target, prio, weights=self._weights(net))
-        self._time("delocalize", t0)
+            w = net.w.copy()
+            w[idx] = sample.new_weight
+            sparse_net = net.replace(w=w).prune(synapses=idx[~sample.keep])
+            magnitude = magnitude_keep(net.w[idx], sample.n_kept)
+            info.update(rho=float(sample.rho), clipped=int(sample.clipped),
+                        jaccard_magnitude=float(jaccard(sample.keep, magnitude)),
+                        **_input_change(net, idx, sample.new_weight))
+            # every synapse's probability and score, for the exact-count correction below
+            prob = np.zeros(len(net.w))
+            prob[idx] = sample.probability
+            score = np.zeros(len(net.w))
+            score[idx] = sample.symmetric_weight * sample.resistance * sample.importance
+        # 5.5 neuron pruning on the sparsified graph (counts after isolated neurons are dropped)
+        with self._timed("node_pruning"):
+            sparse_net = _drop_isolated(sparse_net)
+            if steps["node_pruning"] != "off":
+                sparse_net = self._remove_neurons(sparse_net, op, n_target, seed, steps["node_pruning"], info)
+            info["neuron_overshoot"] = int(max(n_target - sparse_net.n_active, 0))
+        weights = self._weights(net)
+        sparse_net = _sample_to(sparse_net, m_target - budget, prob, score, weights, self._wmax, cfg.reweight, gen)
+        # 5.6 delocalisation of M's leading eigenvectors
+        with self._timed("delocalize"):
+            M = op.M(sparse_net.W)
+            _, vecs = leading_eigenvectors(M, cfg.ipr_vectors, sparse_net.active, by="modulus")
+            mean_ipr = float(ipr(vecs).mean())
+            info["ipr_M_dense"] = ref_ipr = self.reference()["mean_ipr"]
+            info["ipr_M_pruned"] = mean_ipr
+            if budget > 0:
+                limit = ref_ipr * (1.0 + cfg.ipr_tolerance)
+                sparse_net, mean_ipr, added = self._delocalize(sparse_net, op, budget, mean_ipr, limit, gen, weights)
+                info["regrown"] = added
+                # budget left (delocalised already, or re-growth stopped helping): sampled by score
+                sparse_net = _sample_to(sparse_net, m_target, prob, score, weights, self._wmax, cfg.reweight, gen)
+            info["ipr_M_grown"] = mean_ipr
         # 5.7 timescale optimisation
         if steps["timescale"] != "off" and "tau_m" in sparse_net.params:
-            t0 = time.perf_counter()
-            sparse_net = self._optimise_timescales(sparse_net, seed, gen, info)
-            self._time("timescale", t0)
-        info["mean_ipr"] = mean_ipr
+            with self._timed("timescale"):
+                sparse_net = self._optimise_timescales(sparse_net, op, seed, gen, info)
         return sparse_net
 
-    def probe_matrix(self, net: Network, pr):
-        """Effective connectivity A of ``net`` with the gains of the last probe."""
-        from .lyapunov_spectrum import linear_rate_matrix
-
-        return linear_rate_matrix(net.W, pr.gains * pr.kappa, pr.tau)
+    def _remove_neurons(self, net, op, n_target, seed, mode, info):
+        """Betweenness on pathway-normalised effective-coupling lengths, E:I kept, ties random;
+        repeated if removal isolates further neurons, so the count is met."""
+        for _ in range(10):
+            n_remove = net.n_active - n_target
+            if n_remove <= 0:
+                break
+            if mode == "random":
+                scores = rng(seed, f"neurons{net.n_active}").random(net.n)
+            else:
+                live = net.live_synapses()
+                pivots = self.config.pivots(net.n_active)
+                scores = pruning_scores(net.pre[live], net.post[live], op.coupling(net)[live], net.exc, net.active,
+                                        net.n, k=pivots, seed=seed)
+                info["betweenness_pivots"] = 0 if pivots is None else pivots  # 0: exact
+                if net.n_active <= EXACT_BETWEENNESS_MAX:  # exact hop-count betweenness: seconds above
+                    info["betweenness_hop_spearman"] = float(hop_count_agreement(
+                        scores, net.pre[live], net.post[live], net.active, net.n))
+            drop = neuron_removal(scores, net.exc, net.active, n_remove, seed, stratify=self.config.stratify)
+            net = _drop_isolated(net.prune(neurons=drop))
+        return net
 
     def _weights(self, net: Network) -> np.ndarray:
         """Weights for re-grown synapses: the current ones where set, else the dense network's."""
         return np.where(net.w != 0, net.w, self.dense.w)
 
-    def _delocalize(self, net, pr, budget, mean_ipr, gen, weights):
-        """Re-grow dense-network synapses at the most localised neurons while it lowers the
-        mean IPR of the leading eigenvectors (batches of budget / regrow_batches)."""
+    def _delocalize(self, net, op, budget, mean_ipr, limit, gen, weights):
+        """Re-grow dense-network synapses at the neurons carrying M's most localised
+        eigenvectors while the mean IPR is above ``limit`` and falls (batches of
+        budget / regrow_batches)."""
         cfg = self.config
-        threshold = cfg.ipr_threshold / max(net.n_active, 1)
         added = 0
         batch = max(1, budget // max(cfg.regrow_batches, 1))
-        while added < budget and mean_ipr > threshold:
+        while added < budget and mean_ipr > limit:
             live = net.live_synapses()
-            candidates = np.flatnonzero(~live & net.active[net.pre] & net.active[net.post])
+            candidates = np.flatnonzero(~live & net.active[net.pre] & net.active[net.post] & (self.dense.w != 0))
             if not len(candidates):
                 break
             n_add = min(batch, budget - added, len(candidates))
             if cfg.steps["delocalize"] == "random":
                 choice = gen.choice(candidates, size=n_add, replace=False)
             else:
-                choice = self._regrowth_candidates(net, pr, candidates, n_add)
+                choice = self._regrowth_candidates(net, op, candidates, n_add)
             trial = _restore(net, choice, weights)
-            A = self.probe_matrix(trial, pr)
-            _, vecs = leading_eigenvectors(A, cfg.ipr_vectors, trial.active)
+            _, vecs = leading_eigenvectors(op.M(trial.W), cfg.ipr_vectors, trial.active, by="modulus")
             new_ipr = float(ipr(vecs).mean())
             if new_ipr >= mean_ipr:
                 break
             net, mean_ipr, added = trial, new_ipr, added + n_add
         return net, mean_ipr, added
 
-    def _regrowth_candidates(self, net, pr, candidates, n_add):
-        """Pruned dense synapses at the most localised neurons, partners within two hops,
-        preferring partners whose degree differs most from the neuron's (degree heterogeneity)."""
+    def _regrowth_candidates(self, net, op, candidates, n_add):
+        """Pruned dense synapses out of the neurons that carry the most localised modes, partners
+        within two hops, preferring partners whose degree differs most from the neuron's."""
         cfg = self.config
         W = net.W
         act = np.flatnonzero(net.active)
-        _, vecs = leading_eigenvectors(self.probe_matrix(net, pr), cfg.ipr_vectors, net.active)
+        _, vecs = leading_eigenvectors(op.M(W), cfg.ipr_vectors, net.active, by="modulus")
         weight = np.zeros(net.n)
         weight[act] = (np.abs(vecs) ** 2).max(axis=1)  # how much a neuron carries localised modes
         U = ((W != 0) + (W.T != 0)).astype(bool).astype(np.int8)
@@ -605,69 +778,46 @@ class Pruner:
         degree = np.asarray(U.sum(axis=1)).ravel()
         pre, post = net.pre[candidates], net.post[candidates]
         near = np.asarray(two_hop[pre, post]).ravel() > 0
-        hub = np.maximum(weight[pre], weight[post])
+        # a synapse *out of* a neuron that carries a localised (right) eigenvector spreads it:
+        # u_post gains M[post, pre] u_pre / λ
+        hub = weight[pre]
         hetero = np.abs(degree[pre] - degree[post])
         score = hub * (1.0 + hetero / max(degree.max(), 1)) * np.where(near, 1.0, 0.01)
         return candidates[np.argsort(-score, kind="stable")[:n_add]]
 
-    def _optimise_timescales(self, net, seed, gen, info):
-        """Optuna TPE over the gamma distribution (shape, mean) of the surviving neurons' τ_m;
-        neurons keep their rank order. Objective: |λ_max| + mean |Δλ| of the first k exponents
-        of the linearised spectrum against the dense network's. Every trial re-runs binaries."""
-        import optuna
-        from scipy import stats
-
+    def _optimise_timescales(self, net, op, seed, gen, info):
+        """Gamma distribution (shape, mean) of the surviving neurons' τ_m, rank order kept,
+        inside the model's bounds. Objective: distance of the linear model's spectrum from the
+        dense network's plus an instability penalty; every trial is one replay (open-loop
+        gains at the new τ_m, the recorded input and the same noise seed)."""
         cfg = self.config
-        active = np.flatnonzero(net.active)
-        tau = net.params["tau_m"].copy()
-        ranks = (stats.rankdata(tau[active]) - 0.5) / len(active)
-        mean0 = float(tau[active].mean())
-        k = min(cfg.spectrum_k, len(active) - 1)
-        dense_spec = self.dense_spectrum(k)
-
-        def taus(shape, mean):
-            new = tau.copy()
-            new[active] = stats.gamma(shape, scale=mean / shape).ppf(ranks)
-            return np.clip(new, 1e-4, None)
-
-        def objective(shape, mean, trial_seed):
-            candidate = net.replace(params={**net.params, "tau_m": taus(shape, mean)})
-            lam, _ = self.lambda_max(candidate, trial_seed)
-            pr = self.probe.run(candidate, seed=trial_seed, covariance=False)
-            spec = self.spectrum(pr.A, k, trial_seed, candidate.active)
-            return abs(lam) + float(np.mean(np.abs(spec - dense_spec[: len(spec)]))), lam
-
+        active = net.active
+        tau = np.asarray(net.params["tau_m"], float).copy()
+        bounds = parameter_bounds(net.model, "tau_m")
+        info["tau_cv_before"] = float(tau[active].std() / tau[active].mean())
         if cfg.steps["timescale"] == "random":
-            shape, mean = float(gen.uniform(1.0, 20.0)), float(mean0 * gen.uniform(0.5, 2.0))
-            info["timescale"] = {"shape": shape, "mean_s": mean, "mode": "random"}
-            return net.replace(params={**net.params, "tau_m": taus(shape, mean)})
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed % (2**31)))
-        current_cv = float(tau[active].std() / mean0)
-        study.enqueue_trial({"shape": float(np.clip(1.0 / max(current_cv, 1e-3) ** 2, 1.0, 50.0)), "mean": mean0})
-        lam_of = {}
+            new = random_timescales(tau, active, bounds, gen).tau
+            info["tau_cv_after"] = float(new[active].std() / new[active].mean())
+            return net.replace(params={**net.params, "tau_m": new})
+        reference = self.reference()["spectrum"]
+        k = len(reference)
+        idx = np.flatnonzero(active)
+        W = net.W
 
-        def run_trial(trial):
-            shape = trial.suggest_float("shape", 1.0, 50.0, log=True)
-            mean = trial.suggest_float("mean", 0.5 * mean0, 2.0 * mean0)
-            value, lam = objective(shape, mean, seed)
-            lam_of[trial.number] = lam
-            return value
+        def objective(candidate):
+            if self.replay is not None:
+                gains = self.replay.run(net, op.synaptic_input, seed=op.seed, params={"tau_m": candidate}).gains
+            else:
+                gains = op.gains
+            A = linear_rate_matrix(W, gains * op.kappa, candidate)[idx][:, idx]
+            return timescale_objective(A, reference, k)
 
-        study.optimize(run_trial, n_trials=cfg.trials)
-        best = study.best_trial
-        info["timescale"] = {"shape": best.params["shape"], "mean_s": best.params["mean"],
-                             "objective": best.value, "trials": cfg.trials,
-                             "lambda_max_best": lam_of.get(best.number)}
-        self.log(f"    timescales: gamma shape {best.params['shape']:.2f}, mean {best.params['mean'] * 1e3:.2f} ms "
-                 f"(objective {best.value:.3g})")
-        return net.replace(params={**net.params, "tau_m": taus(best.params["shape"], best.params["mean"])})
-
-    def dense_spectrum(self, k: int):
-        if self._dense_spectrum is None or len(self._dense_spectrum) < k:
-            pr = self.probe.run(self.dense, seed=derive_seed(self.config.seed, "dense"), covariance=False)
-            self._dense_spectrum = self.spectrum(pr.A, k, self.config.seed, self.dense.active)
-        return self._dense_spectrum
+        res = optimise_timescales(objective, tau, active, bounds, cfg.trials, seed % (2**31))
+        info.update(objective_first=res.first_value, objective_best=res.best_value, tau_cv_after=res.cv_after,
+                    tau_shape=res.shape, tau_mean_s=res.mean, startup_trials=res.n_startup)
+        self.log(f"    timescales: objective {res.first_value:.4g} -> {res.best_value:.4g} 1/s, CV of tau_m "
+                 f"{res.cv_before:.3f} -> {res.cv_after:.3f}")
+        return net.replace(params={**net.params, "tau_m": res.tau})
 
     def random_match(self, net: Network) -> Network:
         """The dense network randomly pruned, in one step, to ``net``'s neuron and synapse counts."""
@@ -676,44 +826,20 @@ class Pruner:
 
     def compare(self, final: Network, k: int | None = None) -> dict:
         """Lyapunov spectra (first k exponents of the linearised model) and eigenvalues of the
-        effective connectivity of the dense, the final and a randomly pruned network with the
-        final counts — all on the compiled build."""
+        effective connectivity M of the dense, the final and a randomly pruned network with
+        the final counts — all on the compiled builds."""
         k = k or self.config.spectrum_k
         out = {"spectra": {}, "eigenvalues": {}, "lambda_max": {}}
         seed = derive_seed(self.config.seed, "compare")
         for label, net in (("dense", self.dense), ("pruned", final), ("random, equal counts", self.random_match(final))):
-            pr = self.probe.run(net, seed=seed, covariance=False)
-            A = self.probe_matrix(net, pr)
-            out["spectra"][label] = self.spectrum(A, k, seed, net.active)
-            idx = np.flatnonzero(net.active)
-            sub = A[idx][:, idx]
-            out["eigenvalues"][label] = (np.linalg.eigvals(sub.toarray()) if len(idx) <= 3000
-                                         else leading_eigenvectors(A, 200, net.active)[0])
+            op = self.operating_point(net, seed)
             out["lambda_max"][label] = self.lambda_max(net, seed)
+            out["spectra"][label] = self.spectrum(op.A(net.W), k, seed, net.active)
+            idx = np.flatnonzero(net.active)
+            out["eigenvalues"][label] = _eigenvalues(op.M(net.W)[idx][:, idx])
         return out
 
     # ---- the loop ---------------------------------------------------------------------------
-    def measure(self, net: Network, k: int) -> dict:
-        """Numbers recorded for iteration k: counts, λ_max, mean IPR, task score."""
-        seed = derive_seed(self.config.seed, f"measure{k}")
-        t0 = time.perf_counter()
-        lam, se = self.lambda_max(net, seed)
-        self._time("lambda_max", t0)
-        row = {"iteration": k, "neurons": net.n_active, "synapses": net.n_synapses,
-               "lambda_max": lam, "lambda_max_stderr": se}
-        t0 = time.perf_counter()
-        pr = self.probe.run(net, seed=seed, covariance=False)
-        _, vecs = leading_eigenvectors(self.probe_matrix(net, pr), self.config.ipr_vectors, net.active)
-        row["mean_ipr"] = float(ipr(vecs).mean())
-        row["mean_rate_hz"] = float(pr.rates[net.active].mean())
-        self._time("measure", t0)
-        if self.evaluate is not None:
-            t0 = time.perf_counter()
-            scored = self.evaluate(net, seed)
-            row.update({key: float(v) for key, v in scored.items() if np.isscalar(v)})
-            self._time("task", t0)
-        return row
-
     def run(self, network: Network | None = None, *, checkpoint_dir=None, resume: bool = False) -> PruneResult:
         """Iterate to the targets. With ``checkpoint_dir`` every iteration is saved
         (``iter_KKK/network.npz``, ``info.json``, ``manifest.json`` with the SHA-256 of each file,
@@ -868,3 +994,79 @@ def _synapses_to(net: Network, target: int, priority, weights=None) -> Network:
         add = free[np.argsort(-priority[free], kind="stable")[: target - count]]
         return _restore(net, add, weights)
     return net
+
+
+def _sample_to(net: Network, target: int, prob, score, weights, wmax, reweight: bool, gen) -> Network:
+    """Exactly ``target`` live synapses, at random (never by a deterministic cut on score).
+
+    Too many: keep ``target`` of them uniformly, scaling their weights by count / target when
+    reweighting (the expected input is kept). Too few: add pruned synapses between active
+    neurons without replacement, with inclusion probabilities proportional to ``score`` and
+    summing to the deficit; an added synapse gets its dense weight over its first-stage keep
+    probability ``prob`` when reweighting. Weights are clipped to ``wmax``."""
+    live = net.live_synapses()
+    count = int(live.sum())
+    if count > target:
+        idx = np.flatnonzero(live)
+        keep = np.sort(gen.choice(idx, size=target, replace=False))
+        out = net.prune(synapses=np.setdiff1d(idx, keep))
+        if reweight and target > 0:
+            w = out.w.copy()
+            w[keep] = np.sign(w[keep]) * np.minimum(np.abs(w[keep]) * count / target, wmax[keep])
+            out = out.replace(w=w)
+        return out
+    free = np.flatnonzero(~live & net.active[net.pre] & net.active[net.post] & (weights != 0))
+    deficit = min(target - count, len(free))
+    if deficit <= 0:
+        return net
+    s = np.asarray(score, float)[free]
+    positive = s[s > 0]
+    s = np.where(s > 0, s, 1e-3 * positive.min() if len(positive) else 1.0)  # unscored ones stay possible
+    p = np.minimum(1.0, expected_count_rho(s, deficit) * s)
+    pick = free[sample_without_replacement(p, int(gen.integers(2**31)))]
+    w = np.asarray(weights, float).copy()
+    if reweight:
+        first = np.asarray(prob, float)[pick]
+        scaled = np.where(first > 0, np.abs(w[pick]) / np.where(first > 0, first, 1.0), np.abs(w[pick]))
+        w[pick] = np.sign(w[pick]) * np.minimum(scaled, wmax[pick])
+    return _restore(net, pick, w)
+
+
+def _input_change(net: Network, idx, new_weight) -> dict:
+    """How the synapses ``idx`` getting ``new_weight`` change each neuron's summed excitatory
+    and inhibitory input: the mean signed relative change over neurons (``input_change_exc``,
+    ``input_change_inh``: the bias, 0 in expectation with reweighting, about minus the dropped
+    fraction without) and the mean absolute one over both (``mean_input_change``: bias plus
+    sampling noise)."""
+    ch = input_change(net.post[idx], net.w[idx], new_weight, net.n)
+    exc, inh = ch["exc_relative_change"], ch["inh_relative_change"]
+    both = np.concatenate([exc[np.isfinite(exc)], inh[np.isfinite(inh)]])
+    return {"input_change_exc": float(np.nanmean(exc)), "input_change_inh": float(np.nanmean(inh)),
+            "mean_input_change": float(np.abs(both).mean()) if len(both) else 0.0}
+
+
+def _pathway_maxima(net: Network) -> np.ndarray:
+    """Per synapse, the largest |weight| its pathway allows: the model's weight ``max`` for the
+    pathway (EE, EI, IE, II or "all"), else the largest |w| of that pathway in ``net``."""
+    dists = net.model.network.weights if net.model.network is not None else {}
+    out = np.zeros(len(net.w))
+    pw = net.pathway
+    for code, name in enumerate(PATHWAYS):
+        sel = pw == code
+        if not sel.any():
+            continue
+        d = dists.get(name, dists.get("all"))
+        cap = getattr(d, "max", None)
+        out[sel] = float(cap) if cap is not None else float(np.abs(net.w[sel]).max())
+    return out
+
+
+def _eigenvalues(X, which: str = "LM") -> np.ndarray:
+    """All eigenvalues of a square sparse matrix (LAPACK), or its 200 leading ones (ARPACK,
+    ``which``) above EIG_DENSE_MAX rows."""
+    n = X.shape[0]
+    if n <= EIG_DENSE_MAX:
+        return np.linalg.eigvals(X.toarray())
+    from scipy.sparse.linalg import eigs
+
+    return eigs(sp.csr_matrix(X), k=min(200, n - 2), which=which, return_eigenvectors=False)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["score_metric", "plot_trajectory", "plot_score_vs_sops", "plot_ablation", "summary_table",
-           "experiment_figures", "baseline_columns", "FIGURES", "BASELINES"]
+           "experiment_figures", "baseline_columns", "method_style", "FIGURES", "BASELINES", "METHOD_STYLES"]
 
 FIGURES = {"trajectory": "fig3_trajectory.png", "sops": "fig4_score_vs_sops.png", "ablation": "fig5_ablation.png"}
 _LABEL = {"nrmse_test": "test NRMSE (lower is better)", "accuracy_test": "test accuracy"}
@@ -40,6 +40,29 @@ BASELINES = {
     "pixels_logistic": ("logistic on pixels", "--", "tab:olive"),
 }
 _SUFFIX = {"nrmse_test": "_nrmse", "accuracy_test": "_accuracy"}
+#: one colour, marker and line style per method in every figure
+METHOD_STYLES = {
+    "dense": {"color": "black", "marker": "s", "ls": ":"},
+    "lnp": {"color": "tab:blue", "marker": "o", "ls": "-"},
+    "ap": {"color": "tab:orange", "marker": "^", "ls": "--"},
+    "random": {"color": "tab:green", "marker": "v", "ls": "-."},
+}
+_ABLATION_COLORS = ("tab:cyan", "tab:pink", "tab:olive", "tab:brown", "tab:purple", "tab:gray", "tab:red")
+
+
+def method_style(method: str) -> dict:
+    """Colour, marker and line style of a method (LNP ablations: a colour per step, solid
+    markers for "no", hollow-looking lighter ones for "random"), the same in every figure."""
+    if method in METHOD_STYLES:
+        return dict(METHOD_STYLES[method])
+    from .experiment import STEP_NAMES
+
+    for k, step in enumerate(STEP_NAMES):
+        if method.endswith("-" + step):
+            random = method.startswith("lnp-random")
+            return {"color": _ABLATION_COLORS[k % len(_ABLATION_COLORS)], "marker": "D" if random else "P",
+                    "ls": "--" if random else "-"}
+    return {"color": "tab:gray", "marker": "x", "ls": "-"}
 
 
 def score_metric(rows, task: str) -> str:
@@ -138,10 +161,14 @@ def plot_trajectory(rows, task: str, axes=None, model: str | None = None):
         its = _iters(rm)
         for ax, key in zip(axes, ("neurons", "synapses", metric)):
             m, s = np.array([_stats(_at(rm, i), key) for i in its]).T
+            st = method_style(method)
             if len(its) == 1:  # dense: a level line across the plot
-                ax.axhline(m[0], ls=":", color="k", lw=1, label=method)
+                ax.axhline(m[0], ls=":", color=st["color"], lw=1, label=method)
                 continue
-            ax.errorbar(its, m, yerr=s, marker="o", ms=3, capsize=2, label=method)
+            # equal counts (LNP and AP share the schedule) would hide one line: dodge by 0.06
+            shift = 0.06 * (_methods(rows).index(method) - 1) if key in ("neurons", "synapses") else 0.0
+            ax.errorbar(np.asarray(its) + shift, m, yerr=s, marker=st["marker"], ms=4, capsize=2, ls=st["ls"],
+                        color=st["color"], label=method)
     _draw_baselines(axes[2], rows, metric)
     from matplotlib.ticker import MaxNLocator
 
@@ -174,10 +201,11 @@ def plot_score_vs_sops(rows, task: str, ax=None, final_only: bool = False):
             pts.append((*_stats(ri, "sops_total"), *_stats(ri, metric)))
         x, xs, y, ys = np.array(pts).T
         xs_all.extend(x[np.isfinite(x) & (x > 0)])
-        line = ax.errorbar(x[-1:], y[-1:], xerr=xs[-1:], yerr=ys[-1:], marker="o", ms=7, capsize=3, ls="none",
-                           label=method)
+        st = method_style(method)
+        ax.errorbar(x[-1:], y[-1:], xerr=xs[-1:], yerr=ys[-1:], marker=st["marker"], ms=7, capsize=3, ls="none",
+                    color=st["color"], label=method)
         if len(x) > 1:
-            ax.plot(x, y, marker=".", ls="-", lw=0.8, alpha=0.5, color=line[0].get_color())
+            ax.plot(x, y, marker=".", ls=st["ls"], lw=0.8, alpha=0.5, color=st["color"])
     _draw_baselines(ax, rows, metric)  # baselines have no spiking cost: lines across the plot
     ax.set_xlabel("synaptic operations per sample (input + recurrent + readout)")
     ax.set_ylabel(_LABEL[metric])
@@ -204,7 +232,8 @@ def plot_ablation(rows, task: str, ax=None):
         names.append(method)
         means.append(m)
         stds.append(s)
-    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color="C0", alpha=0.8)
+    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color=[method_style(m)["color"] for m in names],
+           alpha=0.85)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize="small")
     _draw_baselines(ax, rows, metric)
     if baseline_columns(rows, metric):

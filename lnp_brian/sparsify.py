@@ -1,4 +1,4 @@
-"""Spectral graph sparsification by effective resistances (Spielman–Srivastava), DESIGN §5.4.
+"""Spectral graph sparsification by effective resistances (Spielman–Srivastava; docs/method.md, step 4).
 
 A sparsifier H of a weighted undirected graph G keeps few edges yet approximates G's Laplacian
 in the quadratic-form sense: (1 - eps) x'L_G x <= x'L_H x <= (1 + eps) x'L_G x for all x, so
@@ -8,13 +8,20 @@ edge with probability proportional to w_e R_e, its weight times its effective re
 reweighting kept edges by 1/p_e achieves this with O(n log n / eps^2) edges.
 
 Lyapunov Noise Pruning uses it on directed signed synaptic matrices: the synapses are symmetrised
-(a_ij = |w_ij| + |w_ji|), resistances are computed on that undirected graph, and each directed
-synapse i->j inherits its edge's keep-probability, multiplied by an optional per-synapse
-importance (the Lyapunov score L_ij of §5.3):
+(a_ij = |w_ij| + |w_ji|, or a given coupling such as |M_ij| + |M_ji| of the effective
+connectivity M), resistances are computed on that undirected graph, and each directed synapse
+i->j inherits its edge's keep-probability, multiplied by an optional per-synapse importance (the
+Lyapunov score L_ij of §5.3):
 
     p_ij = min(1, rho * a_ij * R_ij * L_ij / mean(L)),
 
-with rho chosen so that the expected number of kept synapses equals the iteration's target.
+with rho chosen so that the probabilities sum to the iteration's target. By default
+(``sampling="exact"``) exactly that many synapses are then drawn without replacement with
+inclusion probabilities p_ij (randomised systematic sampling, :func:`sample_without_replacement`);
+``sampling="bernoulli"`` keeps each synapse independently. Kept weights may be reweighted by 1/p
+(unbiased summed input per neuron) and clipped to a maximum magnitude. ``resistance="none"`` /
+``"shuffled"`` replace the R factor for ablations, and :func:`jaccard`, :func:`magnitude_keep`,
+:func:`input_change` and :func:`generalized_eigenvalue_range` measure what a sample did.
 
 Conventions used throughout
 ---------------------------
@@ -28,9 +35,9 @@ Conventions used throughout
   (pre, post) -- the order of ``W.tocsr()`` with sorted indices, which is also the order of
   :attr:`Network.pre`/:attr:`Network.post` restricted to live synapses.
 * Every random choice comes from :func:`lnp_brian.seeding.rng` with an integer ``seed`` and a
-  fixed purpose: the random projection ("sparsify.projection") and the edge sampling
-  ("sparsify.sample") are independent streams, so changing a target never changes the
-  resistance estimates.
+  fixed purpose: the random projection ("sparsify.projection"), the edge sampling
+  ("sparsify.sample") and the shuffled-resistance ablation ("sparsify.shuffle") are independent
+  streams, so changing a target never changes the resistance estimates.
 
 Numerics are sparse and near-linear in the number of edges on the approximate path. The exact
 path inverts one dense (n_c x n_c) matrix per connected component (8 n_c^2 bytes) and is used
@@ -53,8 +60,9 @@ from .seeding import rng as _rng
 
 __all__ = [
     "EXACT_MAX_NODES", "AUTO_DENSE_MAX_NODES", "laplacian", "symmetrize", "upper_edges",
-    "effective_resistances", "expected_count_rho", "sparsify_graph", "SynapseSample",
-    "sparsify_synapses", "sparsify_digraph",
+    "effective_resistances", "expected_count_rho", "sample_without_replacement",
+    "sparsify_graph", "SynapseSample", "sparsify_synapses", "sparsify_digraph", "jaccard",
+    "magnitude_keep", "input_change", "generalized_eigenvalue_range",
 ]
 
 #: ``method="auto"`` always inverts components of at most this many nodes densely (about
@@ -635,6 +643,93 @@ def _probabilities(scores, rho):
     return np.minimum(1.0, rho * scores)
 
 
+_SAMPLINGS = ("exact", "bernoulli")
+_RESISTANCE_MODES = ("effective", "none", "shuffled")
+
+
+def sample_without_replacement(p, seed=0, *, return_probabilities: bool = False):
+    """Exactly ``round(sum(p))`` items drawn without replacement with inclusion probabilities p.
+
+    Randomised systematic sampling (Madow 1949; Goodman and Kish 1950): items with p = 1 are
+    always taken and items with p = 0 never; the others are put in a uniformly random order,
+    laid end to end on [0, k) as intervals of length p_i (k the number still to draw), and the
+    k points u, u + 1, ..., u + k - 1 with u ~ U[0, 1) pick the items whose intervals they
+    hit. Since every p_i <= 1, an interval holds at most one point, so exactly k distinct
+    items are drawn, and item i is drawn with probability exactly p_i (the chance that u
+    falls in its interval, whatever the order). The random order makes the joint inclusion
+    probabilities of pairs positive in general, unlike fixed-order systematic sampling.
+
+    Parameters
+    ----------
+    p : float array (m,)
+        Inclusion probabilities, 0 <= p <= 1, finite. If their sum is not an integer (to a
+        relative 1e-9), they are first rescaled to q = min(1, c * p) with c chosen so that
+        sum(q) = round(sum(p)) (the calibration of :func:`expected_count_rho`); the inclusion
+        probabilities are then q, not p.
+    seed : int or numpy.random.Generator
+        An int seeds the stream ``lnp_brian.seeding.rng(seed, "sparsify.sample")``; a
+        Generator is used (and advanced) as is, which suits many draws in a loop.
+    return_probabilities : bool
+        Also return the inclusion probabilities q actually used (equal to p when sum(p) is an
+        integer).
+
+    Returns
+    -------
+    keep : bool array (m,)
+        Exactly ``round(sum(p))`` True entries (Python's ``round``: halves to even).
+    q : float array (m,)
+        Only with ``return_probabilities``.
+
+    Raises
+    ------
+    ValueError
+        If p is not one-dimensional, not finite or outside [0, 1].
+    """
+    p = np.asarray(p, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"p must be a 1-D array of probabilities, got shape {p.shape}")
+    if p.size and not np.all(np.isfinite(p)):
+        raise ValueError("p has non-finite values (NaN or inf)")
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise ValueError(f"probabilities must lie in [0, 1], got range "
+                         f"[{p.min():g}, {p.max():g}]")
+    gen = seed if isinstance(seed, np.random.Generator) else _rng(seed, "sparsify.sample")
+    total = float(p.sum())
+    n = int(round(total))
+    q = p
+    if abs(total - n) > 1e-9 * max(1.0, n):
+        q = _probabilities(p, expected_count_rho(p, n))
+    keep = _systematic(q, n, gen)
+    return (keep, q) if return_probabilities else keep
+
+
+def _systematic(q, n, gen):
+    """Randomised systematic sample of exactly n items with inclusion probabilities q
+    (sum(q) = n up to rounding error); see sample_without_replacement."""
+    keep = q >= 1.0
+    k = n - int(keep.sum())
+    rest = np.flatnonzero((q > 0) & (q < 1.0))
+    if k <= 0 or len(rest) == 0:
+        return keep
+    order = gen.permutation(rest)
+    c = np.cumsum(q[order])
+    c *= k / c[-1]                      # sum(q[rest]) = k up to rounding: make it exact
+    c[-1] = k
+    u = gen.random()
+    # Points u, u+1, ..., u+k-1: interval (c_{i-1}, c_i] holds ceil(c_i-u) - ceil(c_{i-1}-u)
+    # of them (ceil(-u) = 0), k in all.
+    hits = np.diff(np.ceil(c - u), prepend=0.0)
+    chosen = order[hits > 0]
+    keep[chosen] = True
+    short = k - len(chosen)
+    if short > 0:
+        # Only if rounding made an interval of p ~ 1 longer than 1 (probability ~1e-12):
+        # keep the count exact with the most probable items not yet drawn.
+        left = order[hits == 0]
+        keep[left[np.argsort(-q[left], kind="stable")[:short]]] = True
+    return keep
+
+
 def _importance_values(values, what: str) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(v)):
@@ -660,6 +755,34 @@ def _reweight(w, p, keep, max_reweight):
     if max_reweight is not None:
         factor = np.minimum(factor, max_reweight)
     return np.where(keep, w * factor, 0.0)
+
+
+def _clip(new_w, keep, max_weight):
+    """sign(w) * min(|w|, max_weight) on kept synapses; returns (weights, number clipped)."""
+    if max_weight is None:
+        return new_w, 0
+    over = keep & (np.abs(new_w) > max_weight)
+    if not over.any():
+        return new_w, 0
+    return np.where(over, np.sign(new_w) * max_weight, new_w), int(over.sum())
+
+
+def _check_max_weight(max_weight, m):
+    if max_weight is None:
+        return None
+    mw = np.asarray(max_weight, dtype=float)
+    if mw.ndim == 0:
+        mw = float(mw)
+        if not mw > 0:                   # also rejects NaN
+            raise ValueError(f"max_weight must be positive (inf for no limit), got {mw}")
+        return mw
+    if mw.shape != (m,):
+        raise ValueError(f"max_weight must be a scalar or have one value per synapse ({m},) "
+                         f"in (pre, post) order, got shape {mw.shape}")
+    if not np.all(mw > 0):              # also rejects NaN
+        raise ValueError("max_weight must be positive (inf for no limit) for every synapse; "
+                         f"got {mw[~(mw > 0)][0]}")
+    return mw
 
 
 def _check_max_reweight(max_reweight):
@@ -817,22 +940,34 @@ class SynapseSample:
     weight : float array (m,)
         Original signed weights.
     symmetric_weight : float array (m,)
-        a_ij = |w_ij| + |w_ji| of the synapse's undirected edge.
+        The coupling a_ij of the synapse's undirected edge: |w_ij| + |w_ji|, or the
+        ``edge_weight`` given (0 for autapses and stored zeros).
     resistance : float array (m,)
-        Effective resistance R_ij of that edge (inverse unit of the weights; 0 for autapses).
+        The resistance factor used in the score: the effective resistance R_ij of the edge
+        (inverse unit of a; 0 for autapses), 1 with ``resistance="none"``, the permuted
+        values with ``resistance="shuffled"``.
     importance : float array (m,)
         Per-synapse importance as given (ones when none).
     probability : float array (m,)
-        p_ij = min(1, rho * a_ij * R_ij * importance_ij / mean(importance)).
+        p_ij = min(1, rho * a_ij * R_ij * importance_ij / mean(importance)): the inclusion
+        probability of each synapse under either sampling design.
     keep : bool array (m,)
         The sample.
     rho : float
-        Scale solving sum(probability) = target (``inf`` when all positive scores saturate).
+        Scale solving sum(probability) = round(target) (``sampling="exact"``) or target
+        (``"bernoulli"``); ``inf`` when all positive scores saturate.
     target : float
-        The requested expected number of kept synapses.
+        The requested number of kept synapses (exact count) or expected number (Bernoulli).
     new_weight : float array (m,)
-        Signed weights after sampling: w/p (clipped) on kept synapses when reweighting, w
-        otherwise; 0 on dropped synapses.
+        Signed weights after sampling on kept synapses -- w/p (the factor capped at
+        ``max_reweight``) when reweighting, w otherwise, then clipped to
+        sign(w) * min(|.|, max_weight) -- and 0 on dropped synapses.
+    clipped : int
+        Number of kept synapses whose magnitude was cut to ``max_weight``.
+    sampling : str
+        ``"exact"`` or ``"bernoulli"``.
+    resistance_mode : str
+        ``"effective"``, ``"none"`` or ``"shuffled"``.
     """
 
     shape: tuple
@@ -847,6 +982,9 @@ class SynapseSample:
     rho: float
     target: float
     new_weight: np.ndarray
+    clipped: int = 0
+    sampling: str = "exact"
+    resistance_mode: str = "effective"
 
     @property
     def expected(self) -> float:
@@ -864,38 +1002,69 @@ class SynapseSample:
 
 
 def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=None, seed=0,
-                      method="auto", epsilon=0.3) -> SynapseSample:
-    """Spectral sampling of the synapses of a directed signed weight matrix (DESIGN §5.4).
+                      method="auto", epsilon=0.3, *, edge_weight=None, sampling="exact",
+                      resistance="effective", max_weight=None) -> SynapseSample:
+    """Spectral sampling of the synapses of a directed signed weight matrix (docs/method.md, step 4).
 
-    The synapses are symmetrised to a_ij = |w_ij| + |w_ji|, effective resistances R_ij are
-    computed on that undirected graph, and each directed synapse i->j is kept independently
-    with probability
+    Each synapse i->j gets an undirected coupling a_ij -- by default a_ij = |w_ij| + |w_ji|,
+    or the given ``edge_weight`` (e.g. |M_ij| + |M_ji| of the effective connectivity M, so
+    that excitatory and inhibitory synapses are compared by their effect rather than their
+    raw unit) -- effective resistances R_ij are computed on the undirected graph with those
+    conductances, and the synapse is kept with probability
 
         p_ij = min(1, rho * a_ij * R_ij * L_ij / mean(L)),
 
     L being the optional importance (e.g. the Lyapunov score of §5.3; mean over all synapses).
     Without importance both synapses of a reciprocal pair share their edge's probability.
-    rho is chosen so that sum_ij p_ij = ``target``.
+
+    With ``sampling="exact"`` (default) rho solves sum_ij p_ij = round(target) and exactly
+    round(target) synapses are drawn without replacement, each with inclusion probability
+    exactly p_ij (:func:`sample_without_replacement`). With ``"bernoulli"`` rho solves
+    sum_ij p_ij = target and each synapse is kept independently (the count varies, with
+    mean target).
 
     Parameters
     ----------
     W : (n, n) sparse or dense array
         Signed weights, rows presynaptic, columns postsynaptic (e.g. ``Network.W``).
     target : float
-        Expected number of kept synapses, 0 <= target <= number of synapses.
+        Number of kept synapses (rounded with Python's ``round`` for exact sampling; the
+        expected number for Bernoulli sampling), 0 <= target <= number of synapses.
     importance : None, array (m,) or (n, n) matrix, optional
         Non-negative per-synapse factor: an array in the synapse order described below, or a
         matrix read at (pre, post) (missing entries read as 0). Importance 0 means never kept.
     reweight : bool
-        Scale kept weights by 1/p (sign preserved) so the expected matrix equals W.
+        Scale kept weights by 1/p (sign preserved) so the expected matrix equals W (before
+        capping by ``max_reweight`` and clipping by ``max_weight``): every neuron's summed
+        input is then unbiased.
     max_reweight : float, optional
         Upper bound (>= 1) on the factor 1/p.
     seed : int
-        Seeds the resistance projection and the sampling (independent streams).
+        Seeds the resistance projection, the sampling and the ``"shuffled"`` permutation
+        (independent streams "sparsify.projection", "sparsify.sample", "sparsify.shuffle").
     method : {"auto", "exact", "approx"}
         Resistance method, see :func:`effective_resistances`.
     epsilon : float
         Accuracy of approximate resistances.
+    edge_weight : None, (n, n) matrix or array (m,), optional
+        Non-negative, finite, symmetric couplings a_ij used instead of |w_ij| + |w_ji| in the
+        Laplacian and in the score. A matrix (sparse or dense) is read at (i, j); it must be
+        symmetric, and entries outside the synapse pattern are ignored (the graph's edges are
+        the node pairs joined by a nonzero synapse in either direction). An array gives one
+        value per synapse in the order below; both synapses of a reciprocal pair must carry
+        the same value. Edges with a_ij = 0 leave the graph and are never kept.
+    sampling : {"exact", "bernoulli"}
+        Exact count without replacement, or independent draws (the behaviour before v2).
+    resistance : {"effective", "none", "shuffled"}
+        The R factor of the score, for ablations: the effective resistances; R = 1 (score
+        a * L, no resistances computed); or the effective resistances randomly permuted among
+        the synapses with a positive score (same multiset of values, seeded). Nothing else
+        changes.
+    max_weight : None, float or array (m,), optional
+        Largest allowed |new weight| (> 0, inf for none), e.g. each synapse's pathway maximum:
+        kept weights become sign(w) * min(|w| * factor, max_weight). The number of clipped
+        synapses is recorded in :attr:`SynapseSample.clipped`. Applies to kept weights whether
+        or not they are reweighted.
 
     Returns
     -------
@@ -908,9 +1077,9 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
     Notes
     -----
     Stored zeros (w_ij = 0) and autapses (i = i, R_ii = 0) get probability 0: they carry no
-    signal, or they do not enter the Laplacian. If ``target`` exceeds the number of synapses
-    with a positive score, every such synapse is kept (p = 1, rho = inf) and a RuntimeWarning
-    says that the target cannot be met.
+    signal, or they do not enter the Laplacian. If the requested count exceeds the number of
+    synapses with a positive score, every such synapse is kept (p = 1, rho = inf) and a
+    RuntimeWarning says that the target cannot be met.
     """
     W = _as_csr(W, "W")
     n = W.shape[0]
@@ -920,7 +1089,12 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
     m = len(w)
     if not 0 <= target <= m:
         raise ValueError(f"target must lie in [0, {m}] (the number of synapses), got {target}")
+    if sampling not in _SAMPLINGS:
+        raise ValueError(f"sampling must be one of {_SAMPLINGS}, got {sampling!r}")
+    if resistance not in _RESISTANCE_MODES:
+        raise ValueError(f"resistance must be one of {_RESISTANCE_MODES}, got {resistance!r}")
     _check_max_reweight(max_reweight)
+    max_weight = _check_max_weight(max_weight, m)
     if importance is None:
         imp = np.ones(m)
     elif sp.issparse(importance) or (isinstance(importance, np.ndarray)
@@ -941,36 +1115,112 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if not 0 < epsilon <= 1:
         raise ValueError(f"epsilon must lie in (0, 1], got {epsilon}")
-    A = _symmetrize(W)                         # symmetric, non-negative, no diagonal
-    ei, ej, ea = _upper(A)
-    R_edge = _resistances(A, ei, ej, method, epsilon, seed, 1e-6)
-    # Map each synapse to its undirected edge (i < j) by binary search on sorted keys.
     lo, hi = np.minimum(pre, post), np.maximum(pre, post)
+    live = (lo != hi) & (w != 0)
+    if edge_weight is None:
+        A = _symmetrize(W)                     # symmetric, non-negative, no diagonal
+        ei, ej, ea = _upper(A)
+    else:
+        A, ei, ej, ea = _edge_graph(edge_weight, W.shape, pre, post, lo, hi, live)
+    # Map each synapse to its undirected edge (i < j) by binary search on sorted keys.
     a = np.zeros(m)
     R = np.zeros(m)
-    real = (lo != hi) & (w != 0)
+    real = live.copy()
     if len(ei):
-        pos = np.searchsorted(ei * n + ej, lo[real] * n + hi[real])
-        a[real] = ea[pos]
-        R[real] = R_edge[pos]
-    scores = a * R * _relative(imp)
+        key = ei * n + ej
+        want = lo[real] * n + hi[real]
+        pos = np.minimum(np.searchsorted(key, want), len(key) - 1)
+        found = key[pos] == want               # (always, unless edge_weight is 0 there)
+        idx = np.flatnonzero(real)
+        real[idx[~found]] = False
+        a[idx[found]] = ea[pos[found]]
+        if resistance == "none":
+            R[idx[found]] = 1.0
+        else:
+            R[idx[found]] = _resistances(A, ei, ej, method, epsilon, seed, 1e-6)[pos[found]]
+    else:
+        real[:] = False
+    rel = _relative(imp)
+    scores = a * R * rel
+    if resistance == "shuffled":
+        positive = np.flatnonzero(scores > 0)
+        R[positive] = R[positive][_rng(seed, "sparsify.shuffle").permutation(len(positive))]
+        scores = a * R * rel
     npos = int(np.count_nonzero(scores > 0))
-    if target > npos:
+    count = int(round(float(target))) if sampling == "exact" else target
+    if count > npos:
         warnings.warn(f"target {target} exceeds the {npos} synapses with a positive score; "
                       "keeping all of them", RuntimeWarning, stacklevel=2)
         rho = math.inf
     else:
-        rho = expected_count_rho(scores, target)
+        rho = expected_count_rho(scores, count)
     p = _probabilities(scores, rho)
-    keep = _rng(seed, "sparsify.sample").random(m) < p
+    gen = _rng(seed, "sparsify.sample")
+    if sampling == "exact":
+        keep = _systematic(p, min(count, npos), gen)
+    else:
+        keep = gen.random(m) < p
     new_w = _reweight(w, p, keep, max_reweight) if reweight else np.where(keep, w, 0.0)
+    new_w, clipped = _clip(new_w, keep, max_weight)
     return SynapseSample(shape=W.shape, pre=pre, post=post, weight=w, symmetric_weight=a,
                          resistance=R, importance=imp, probability=p, keep=keep, rho=rho,
-                         target=float(target), new_weight=new_w)
+                         target=float(target), new_weight=new_w, clipped=clipped,
+                         sampling=sampling, resistance_mode=resistance)
+
+
+def _edge_graph(edge_weight, shape, pre, post, lo, hi, live):
+    """Validated ``edge_weight`` as (A, ei, ej, ea): the symmetric adjacency on the synapse
+    pattern (pairs joined by a live synapse) and its upper edges with their couplings."""
+    n, m = shape[0], len(pre)
+    key = lo[live] * n + hi[live]
+    if sp.issparse(edge_weight) or (isinstance(edge_weight, np.ndarray)
+                                    and edge_weight.ndim == 2):
+        if edge_weight.shape != shape:
+            raise ValueError(f"edge_weight matrix has shape {edge_weight.shape}, W has {shape}")
+        E = _as_csr(edge_weight, "edge_weight")
+        if E.nnz and E.data.min() < 0:
+            raise ValueError(f"edge_weight must be non-negative (couplings); got minimum "
+                             f"{E.data.min():g}")
+        asym = abs(E - E.T)
+        if asym.nnz and asym.max() > 1e-12 * max(E.max(), np.finfo(float).tiny):
+            raise ValueError("edge_weight must be symmetric: a_ij = a_ji (e.g. |M_ij| + "
+                             "|M_ji|)")
+        ukey = np.unique(key)
+        ei, ej = ukey // n, ukey % n
+        ea = _entries(E, ei, ej)
+    else:
+        v = np.asarray(edge_weight, dtype=float)
+        if v.shape != (m,):
+            raise ValueError(f"edge_weight must be an (n, n) matrix or have one value per "
+                             f"synapse ({m},) in (pre, post) order, got shape {v.shape}")
+        if m and not np.all(np.isfinite(v)):
+            raise ValueError("edge_weight has non-finite values (NaN or inf)")
+        if m and v.min() < 0:
+            raise ValueError(f"edge_weight must be non-negative (couplings); got minimum "
+                             f"{v.min():g}")
+        vals = v[live]
+        ukey, inv = np.unique(key, return_inverse=True)
+        vmax = np.full(len(ukey), -np.inf)
+        vmin = np.full(len(ukey), np.inf)
+        np.maximum.at(vmax, inv, vals)
+        np.minimum.at(vmin, inv, vals)
+        scale = max(float(vals.max()) if len(vals) else 0.0, np.finfo(float).tiny)
+        if len(ukey) and np.max(vmax - vmin) > 1e-9 * scale:
+            bad = int(np.argmax(vmax - vmin))
+            raise ValueError(f"edge_weight must be symmetric: the synapses {ukey[bad] // n} -> "
+                             f"{ukey[bad] % n} and back carry {vmin[bad]:g} and {vmax[bad]:g}")
+        ei, ej, ea = ukey // n, ukey % n, vmax
+    nz = ea > 0
+    ei, ej, ea = ei[nz].astype(np.int64), ej[nz].astype(np.int64), ea[nz]
+    A = sp.csr_matrix((np.r_[ea, ea], (np.r_[ei, ej], np.r_[ej, ei])), shape=shape)
+    A.sum_duplicates()
+    A.sort_indices()
+    return A, ei, ej, ea
 
 
 def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False,
-                     max_reweight=None, seed=0, method="auto", epsilon=0.3):
+                     max_reweight=None, seed=0, method="auto", epsilon=0.3, *,
+                     sampling="exact", resistance="effective", max_weight=None):
     """:func:`sparsify_synapses` on a NetworkX DiGraph (e.g. ``Network.to_networkx()``).
 
     Parameters
@@ -979,11 +1229,13 @@ def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False
         Signed weights in edge attribute ``weight`` (missing = 1); edges u->v are synapses
         pre u -> post v. Zero-weight edges (e.g. pruned synapses) are never kept.
     target : float
-        Expected number of kept edges.
+        Number of kept edges (expected number with ``sampling="bernoulli"``).
     importance : None, str or dict, optional
         Edge attribute name or dict {(u, v): value} of non-negative per-synapse factors.
-    reweight, max_reweight, seed, method, epsilon
+    reweight, max_reweight, seed, method, epsilon, sampling, resistance
         As in :func:`sparsify_synapses`.
+    max_weight : None or float, optional
+        Largest allowed |new weight|, as in :func:`sparsify_synapses` (a scalar here).
 
     Returns
     -------
@@ -1016,11 +1268,13 @@ def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False
     # W keeps explicit zeros (csr from COO does not drop them), so synapse s is edge order[s].
     res = sparsify_synapses(W, target, importance=imp, reweight=reweight,
                             max_reweight=max_reweight, seed=seed, method=method,
-                            epsilon=epsilon)
+                            epsilon=epsilon, sampling=sampling, resistance=resistance,
+                            max_weight=max_weight)
     H = nx.DiGraph()
     H.graph.update(D.graph)
     H.graph["sparsify"] = dict(rho=res.rho, expected_edges=res.expected, edges=res.n_kept,
-                               original_edges=len(edges), method=method)
+                               original_edges=len(edges), method=method, sampling=sampling,
+                               clipped=res.clipped)
     H.add_nodes_from(D.nodes(data=True))
     for s in np.flatnonzero(res.keep):
         u, v, _ = edges[order[s]]
@@ -1029,3 +1283,152 @@ def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False
         attrs["keep_probability"] = float(res.probability[s])
         H.add_edge(u, v, **attrs)
     return H
+
+
+# ---- diagnostics -----------------------------------------------------------------------------
+def jaccard(keep_a, keep_b) -> float:
+    """Jaccard overlap |a & b| / |a | b| of two kept sets given as boolean masks.
+
+    Parameters
+    ----------
+    keep_a, keep_b : bool arrays (m,)
+        Masks over the same items (e.g. ``SynapseSample.keep`` and :func:`magnitude_keep`).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 for identical sets (including two empty ones), 0 for disjoint ones.
+    """
+    a = np.asarray(keep_a, dtype=bool)
+    b = np.asarray(keep_b, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"keep_a and keep_b must be 1-D masks of equal length, got shapes "
+                         f"{a.shape} and {b.shape}")
+    union = int(np.count_nonzero(a | b))
+    return 1.0 if union == 0 else int(np.count_nonzero(a & b)) / union
+
+
+def magnitude_keep(weights, count: int) -> np.ndarray:
+    """The ``count`` largest-|w| items: plain magnitude pruning at the same count.
+
+    Parameters
+    ----------
+    weights : float array (m,)
+        Signed weights.
+    count : int
+        Number of items to keep, 0 <= count <= m.
+
+    Returns
+    -------
+    keep : bool array (m,)
+        Exactly ``count`` True entries; among equal magnitudes the earlier index wins
+        (a stable sort of -|w|).
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1:
+        raise ValueError(f"weights must be 1-D, got shape {w.shape}")
+    count = int(count)
+    if not 0 <= count <= len(w):
+        raise ValueError(f"count must lie in [0, {len(w)}], got {count}")
+    keep = np.zeros(len(w), bool)
+    keep[np.argsort(-np.abs(w), kind="stable")[:count]] = True
+    return keep
+
+
+def input_change(post, weight_old, weight_new, n: int) -> dict:
+    """How sampling changed each neuron's summed synaptic input sum_i w_ij.
+
+    Parameters
+    ----------
+    post : int array (m,)
+        Postsynaptic neuron of each synapse (e.g. ``SynapseSample.post``).
+    weight_old, weight_new : float arrays (m,)
+        Signed weights before and after (0 for dropped synapses, e.g.
+        ``SynapseSample.weight`` and ``SynapseSample.new_weight``).
+    n : int
+        Number of neurons.
+
+    Returns
+    -------
+    dict
+        Per-neuron float arrays (n,) -- ``"old"``, ``"new"``: the net summed inputs;
+        ``"relative_change"``: (new - old) / sum_i |w_ij old|, normalised by the total
+        absolute input so that balanced E/I inputs (net sum near 0) do not blow it up (NaN for
+        neurons without input); ``"exc_old"``, ``"exc_new"``, ``"inh_old"``, ``"inh_new"``:
+        the excitatory sums and the magnitudes of the inhibitory sums (a synapse's type is the
+        sign of its old weight, or of its new one where the old is 0);
+        ``"exc_relative_change"``, ``"inh_relative_change"``: (new - old) / old of those sums
+        (NaN where old is 0). Scalars -- ``"mean_abs_relative_change"``,
+        ``"exc_mean_abs_relative_change"``, ``"inh_mean_abs_relative_change"``: means of the
+        absolute relative changes over the neurons that have such input (NaN if none).
+    """
+    post = np.asarray(post)
+    wo = np.asarray(weight_old, dtype=float)
+    wn = np.asarray(weight_new, dtype=float)
+    if not (post.ndim == wo.ndim == wn.ndim == 1 and len(post) == len(wo) == len(wn)):
+        raise ValueError("post, weight_old and weight_new must be 1-D arrays of equal length")
+    n = int(n)
+    if len(post) and (post.min() < 0 or post.max() >= n):
+        raise ValueError(f"post indices must lie in [0, {n})")
+
+    def total(mask, values):
+        return np.bincount(post[mask], weights=values[mask], minlength=n)
+
+    every = np.ones(len(post), bool)
+    old, new, scale = total(every, wo), total(every, wn), total(every, np.abs(wo))
+    sign = np.where(wo != 0, np.sign(wo), np.sign(wn))
+    exc, inh = sign > 0, sign < 0
+    out = dict(old=old, new=new)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["relative_change"] = np.where(scale > 0, (new - old) / scale, np.nan)
+        for name, mask, s in (("exc", exc, 1.0), ("inh", inh, -1.0)):
+            o, nw = s * total(mask, wo), s * total(mask, wn)
+            out[f"{name}_old"], out[f"{name}_new"] = o, nw
+            out[f"{name}_relative_change"] = np.where(o > 0, (nw - o) / o, np.nan)
+    for key, rel in (("mean_abs_relative_change", "relative_change"),
+                     ("exc_mean_abs_relative_change", "exc_relative_change"),
+                     ("inh_mean_abs_relative_change", "inh_relative_change")):
+        r = out[rel]
+        ok = np.isfinite(r)
+        out[key] = float(np.mean(np.abs(r[ok]))) if ok.any() else math.nan
+    return out
+
+
+def generalized_eigenvalue_range(A_original, A_sparse) -> tuple[float, float]:
+    """Smallest and largest generalised eigenvalue of (L_sparse, L_original).
+
+    H = ``A_sparse`` is an epsilon-spectral sparsifier of G = ``A_original`` exactly when
+    both lie in [1 - epsilon, 1 + epsilon]: (1 - eps) x'L_G x <= x'L_H x <= (1 + eps) x'L_G x
+    for every x orthogonal to G's nullspace (one constant vector per connected component).
+
+    Parameters
+    ----------
+    A_original, A_sparse : (n, n) sparse or dense arrays
+        Symmetric non-negative adjacencies (diagonal ignored). For synapse samples pass
+        ``symmetrize(W)`` and ``symmetrize(sample.matrix())``; compare against reweighted
+        samples, since a plain subgraph has every eigenvalue <= 1.
+
+    Returns
+    -------
+    (lambda_min, lambda_max) : (float, float)
+        Over the range of L_G. Dense: O(n^3) time and a few n^2 doubles of memory, meant
+        for checks on networks of up to a few thousand neurons.
+    """
+    G = _named_adjacency(A_original, "A_original")
+    H = _named_adjacency(A_sparse, "A_sparse")
+    if G.shape != H.shape:
+        raise ValueError(f"A_original and A_sparse differ in shape: {G.shape} vs {H.shape}")
+    if G.shape[0] < 2 or G.nnz == 0:
+        raise ValueError("A_original has no edges: its Laplacian has no range to compare on")
+    vals, vecs = scipy.linalg.eigh(_laplacian(G).toarray())
+    keep = vals > 1e-10 * vals.max()
+    X = vecs[:, keep] / np.sqrt(vals[keep])           # X' L_G X = I on L_G's range
+    ev = scipy.linalg.eigvalsh(X.T @ (_laplacian(H) @ X))
+    return float(ev[0]), float(ev[-1])
+
+
+def _named_adjacency(M, name):
+    try:
+        return _check_adjacency(M)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None

@@ -1,6 +1,6 @@
 """Tasks: encode inputs, simulate a network on ONE compiled build, train and test a readout.
 
-Two task families (DESIGN §6), each a *runner* that is built once per network topology and
+Two task families (docs/reservoir.md, docs/images.md), each a *runner* that is built once per network topology and
 then evaluated as often as needed (a pruning loop calls :meth:`evaluate` every iteration
 with the pruned network; values change through the simulator's run arguments, the binary is
 never rebuilt):
@@ -38,13 +38,13 @@ Training regimes (the paper's models with and without "-STDP"):
   and the readout trained on the network with the learned weights, which :meth:`evaluate`
   returns (``out["network"]``, ``out["w"]``) for the caller to save.
 
-Seeds (DESIGN §7): the runner's ``seed`` fixes the encoder (input neurons, input weights);
+Seeds: the runner's ``seed`` fixes the encoder (input neurons, input weights);
 ``evaluate(seed=)`` fixes the background noise of every run (run ``c`` gets
 ``derive_seed(seed, "tasks.run.<phase>.<c>")``), so the same network and seed give the same
 features, and two networks evaluated with the same seed see the same noise.
 
 This reconstruction is not the paper's code (whose full text is not available to this
-project, DESIGN §1): encoders, presentation times and readouts are documented choices.
+project): encoders, presentation times and readouts are documented choices.
 """
 
 from __future__ import annotations
@@ -626,7 +626,7 @@ class SeriesTaskRunner(_Runner):
     u(t + 1) is switched on, so it contains spikes up to the last integration step that saw
     u(t). Row t of the features pairs with the target u(t + h); rows of the three blocks are
     picked with ``task.<split>.index`` from one continuous chunked drive of the series
-    (features of row t depend on inputs up to t only, so this leaks nothing; DESIGN §6 and
+    (features of row t depend on inputs up to t only, so this leaks nothing; docs/reservoir.md and
     :class:`~lnp_brian.datasets.SeriesTask`). With no active neuron at all the readout gets
     one constant column and predicts the training mean.
     """

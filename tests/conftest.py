@@ -28,6 +28,23 @@ def hrsnn():
     return lb.load_model("hrsnn")
 
 
+#: the pruning tests' settings: two iterations on a 300-neuron HRSNN (tests/test_pruning*.py)
+FAST_PRUNE = dict(iterations=2, target_neurons=0.3, target_synapses=0.6, duration="600 ms", trials=3, seed=3,
+                  lyapunov_copies=2, spectrum_k=8)
+
+
+@pytest.fixture(scope="session")
+def prune_dense():
+    """The 300-neuron HRSNN (seed 2) that the pruning tests prune."""
+    return lb.build_network("hrsnn", n=300, seed=2)
+
+
+@pytest.fixture(scope="session")
+def prune_builds(tmp_path_factory):
+    """One build folder for every pruning test: the loop and replay builds compile once."""
+    return tmp_path_factory.mktemp("prune_builds")
+
+
 @pytest.fixture(scope="session")
 def small_hrsnn(hrsnn):
     """A 200-neuron HRSNN (STDP on E->E), seed 3."""

@@ -97,7 +97,7 @@ def test_tanh_rate_network_transition_to_chaos(tmp_path):
 
 def test_stable_chaos_in_spiking_network(tmp_path):
     """Clock-driven LIF network: tiny perturbations decay (negative finite-size exponent),
-    perturbations that move spikes grow (DESIGN §5.2)."""
+    perturbations that move spikes grow (docs/method.md, step 2)."""
     net = lb.build_network("hrsnn", n=200, seed=1)
     fs = ly.finite_size_exponents(net, sizes=[1e-4, 1e-3, 1.0], copies_per_size=2, device="cpp_standalone",
                                   duration="1.5 s", interval="10 ms", transient="300 ms", warmup="200 ms",

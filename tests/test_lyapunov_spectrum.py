@@ -359,20 +359,20 @@ def test_lyapunov_matrix_equals_brute_force(seed, method, monkeypatch):
     assert (0, n - 1) not in pairs                             # the stored zero is skipped
     count, _ = ls._neighbourhood_sums(ls._pattern(W), np.ones(n), method)
     np.testing.assert_array_equal(count, sizes)                # union sizes exactly
-    L = ls.lyapunov_matrix(lam, W, method=method)
+    L = ls.lyapunov_matrix(lam, W, method=method, members="neighbourhood")
     np.testing.assert_allclose(L, ref, rtol=1e-13, atol=0)
     # tiny blocks (many chunks) give the same result
     monkeypatch.setattr(ls, "_CHUNK_NNZ", 5)
     monkeypatch.setattr(ls, "_DENSE_ROWS", 4)
-    np.testing.assert_allclose(ls.lyapunov_matrix(lam, W, method=method), L, rtol=1e-14,
+    np.testing.assert_allclose(ls.lyapunov_matrix(lam, W, method=method, members="neighbourhood"), L, rtol=1e-14,
                                atol=0)
     # dense input, and COO input with shuffled entries, give the same order and values
-    np.testing.assert_allclose(ls.lyapunov_matrix(lam, W.toarray(), method=method), L,
+    np.testing.assert_allclose(ls.lyapunov_matrix(lam, W.toarray(), method=method, members="neighbourhood"), L,
                                rtol=1e-14, atol=0)
     coo = W.tocoo()
     perm = np.random.default_rng(seed).permutation(coo.nnz)
     shuffled = sp.coo_matrix((coo.data[perm], (coo.row[perm], coo.col[perm])), shape=W.shape)
-    np.testing.assert_allclose(ls.lyapunov_matrix(lam, shuffled, method=method), L,
+    np.testing.assert_allclose(ls.lyapunov_matrix(lam, shuffled, method=method, members="neighbourhood"), L,
                                rtol=1e-14, atol=0)
 
 
@@ -387,7 +387,7 @@ def test_lyapunov_matrix_sparse_and_dense_paths_agree_on_a_larger_graph():
     np.testing.assert_array_equal(c_sparse, c_dense)
     np.testing.assert_allclose(t_sparse, t_dense, rtol=1e-12)
     with pytest.raises(ValueError, match="method"):
-        ls.lyapunov_matrix(lam, W, method="networkx")
+        ls.lyapunov_matrix(lam, W, method="networkx", members="neighbourhood")
 
 
 def test_lyapunov_matrix_unstable_neighbourhoods_get_small_values():
@@ -401,7 +401,7 @@ def test_lyapunov_matrix_unstable_neighbourhoods_get_small_values():
     W = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     lam = np.full(n, -10.0)
     lam[0] = 40.0
-    L = ls.lyapunov_matrix(lam, W, scale=10.0)
+    L = ls.lyapunov_matrix(lam, W, scale=10.0, members="neighbourhood")
     pre, _ = ls.synapse_pairs(W)
     unstable_star = (pre < 6)
     assert L[unstable_star].max() < L[~unstable_star].min()
@@ -420,11 +420,26 @@ def test_lyapunov_matrix_extreme_exponents_stay_finite():
     W = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        L = ls.lyapunov_matrix([1e6, -1.0, -1.0], W, scale=1.0)
+        L = ls.lyapunov_matrix([1e6, -1.0, -1.0], W, scale=1.0, members="neighbourhood")
     assert np.all(np.isfinite(L)) and np.all(L >= 0)
     assert L[0] < 1e-200 and L[1] < 1e-200          # both synapses see neuron 0
     L2 = ls.lyapunov_matrix([-1e6, -1e6, -1e6], W, scale=1.0)
     np.testing.assert_allclose(L2, 1.0)
+
+
+def test_lyapunov_matrix_endpoints_is_the_harmonic_mean_of_the_two_neurons():
+    # the default: L_ij = 2 / (1/s_i + 1/s_j), whatever the rest of the graph looks like
+    W = random_graph(40, 0.15, 5)
+    lam = np.random.default_rng(5).normal(-20.0, 15.0, 40)
+    s = ls.stability_scores(lam)
+    pre, post = ls.synapse_pairs(W)
+    np.testing.assert_allclose(ls.lyapunov_matrix(lam, W), 2.0 / (1 / s[pre] + 1 / s[post]), rtol=1e-13)
+    # heterogeneous exponents give a heterogeneous factor (the neighbourhood mean flattens it)
+    L_end = ls.lyapunov_matrix(lam, W)
+    L_nb = ls.lyapunov_matrix(lam, W, members="neighbourhood")
+    assert L_end.std() / L_end.mean() > 2 * (L_nb.std() / L_nb.mean())
+    with pytest.raises(ValueError, match="members"):
+        ls.lyapunov_matrix(lam, W, members="all")
 
 
 def test_lyapunov_matrix_rejects_bad_input():

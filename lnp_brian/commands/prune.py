@@ -113,7 +113,8 @@ def cmd_prune(args, argv) -> int:
                             "dense_neurons": dense.n_active, "dense_synapses": dense.n_synapses,
                             "lambda_max_final": result.rows[-1]["lambda_max"]},
                    files=["trajectory.csv", "network_final.npz", "network_final_masked.npz", "network_dense.npz",
-                          "spectra.json", "counts.png", "eigenvalues.png", "lyapunov_spectra.png", "checkpoints/"])
+                          "spectra.json", "counts.png", "eigenvalues.png", "lyapunov_spectra.png", "diagnostics.png",
+                          "checkpoints/"])
         run.write("complete")
         say(f"{final.summary()}; compilations: {pruner.compilations}")
     print(run.path if args.quiet else f"results in {run.path}: trajectory.csv, network_final.npz, figures")
@@ -134,7 +135,7 @@ def _figures(run, result, cmp, plots, plt, method):
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     plots.plot_eigenvalues({k: cmp["eigenvalues"][k] for k in ("dense", "pruned")}, ax)
-    ax.set_title("effective connectivity A (linearised rate model)", fontsize="small")
+    ax.set_title("effective connectivity M (linearised rate model, leak removed)", fontsize="small")
     fig.savefig(run.file("eigenvalues.png"), dpi=120)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
@@ -142,4 +143,7 @@ def _figures(run, result, cmp, plots, plt, method):
         plots.plot_lyapunov_spectrum(lam, ax, label=label)
     ax.set_title("Lyapunov spectra of the linearised dynamics", fontsize="small")
     fig.savefig(run.file("lyapunov_spectra.png"), dpi=120)
+    plt.close(fig)
+    fig = plots.diagnostics_figure(result.rows, title=f"{method.upper()}: what each step did")
+    fig.savefig(run.file("diagnostics.png"), dpi=110)
     plt.close(fig)
