@@ -39,6 +39,7 @@ import numpy as np
 import brian2 as b2
 from brian2.units.fundamentalunits import Quantity
 
+from .devices import DEVICES
 from .brianobjects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
                            uses_mask)
 from .files import read_json, write_json
@@ -50,7 +51,6 @@ from .units import parse_quantity, unit_string
 __all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable", "SimulationInterrupted",
            "TopologyMismatch", "Extension", "compile_count", "versions"]
 
-DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 BUILD_FORMAT = "lnp_brian.build/1"
 MAKE_LOG = "lnp_make.log"
 _build_lock = threading.Lock()  # Brian2's device and preferences are process-global

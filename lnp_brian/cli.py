@@ -124,29 +124,165 @@ def _directory(text: str):
 SEED = _integer(0, 2**32 - 1)  # NumPy and Brian2 seeds
 
 
+def _integer_or(word: str, minimum: int):
+    """An argparse type: ``word`` (e.g. "auto") or an integer >= minimum."""
+    number = _integer(minimum)
+
+    def parse(text):
+        if text == word:
+            return word
+        try:
+            return number(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected {word} or an integer >= {minimum}, got {text!r}") from None
+
+    parse.__name__ = f"integer or {word}"
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that can add options on first use (``populate(parser)``, called before
+    it parses or prints help): the options of `lnp-brian prune` come from PruneConfig, whose
+    module loads Brian2, so they are made only when that command is taken, and `lnp-brian
+    --help` or another command's stays fast."""
+
+    def __init__(self, *args, populate=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def _ready(self):
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._ready()
+        return super().parse_known_args(args, namespace)
+
+    def parse_known_intermixed_args(self, args=None, namespace=None):
+        self._ready()
+        return super().parse_known_intermixed_args(args, namespace)
+
+    def format_usage(self):
+        self._ready()
+        return super().format_usage()
+
+    def format_help(self):
+        self._ready()
+        return super().format_help()
+
+
+# ---- option groups shared by the commands (parents=[...]); per-command differences are arguments
+def _network_options(*, model_help: str = "shipped model name or path to a .toml file",
+                     neurons_help: str = "number of neurons (default: the model's)",
+                     connection_probability: bool = True) -> argparse.ArgumentParser:
+    """--model, --neurons and (for commands that accept it) --connection-probability."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--neurons", type=_integer(1), help=neurons_help)
+    if connection_probability:
+        p.add_argument("--connection-probability", type=_number(0, 1, low_open=True), metavar="P",
+                       help="connection probability of a 'random' model (default: the model's); for large "
+                            "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
+    return p
+
+
+def _run_options(*, seed_help: str, seed_default: int = 1) -> argparse.ArgumentParser:
+    """--device and --seed (``seed_help`` says what the seed seeds; "%(default)s" shows the default)."""
+    from .devices import DEVICES
+
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--device", choices=DEVICES, default="cpp_standalone",
+                   help="Brian2 backend (default %(default)s)")
+    p.add_argument("--seed", type=SEED, default=seed_default, help=seed_help)
+    return p
+
+
+def _output_options(*, what: str = "a run", resume_help: str | None = None) -> argparse.ArgumentParser:
+    """--out, --overwrite, --quiet, and --resume where a command can continue a run."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--out", required=True, type=_directory, help="output directory DIR")
+    if resume_help is not None:
+        p.add_argument("--resume", action="store_true", help=resume_help)
+    p.add_argument("--overwrite", action="store_true", help=f"replace {what} already in DIR")
+    p.add_argument("--quiet", action="store_true", help="print only where the results went")
+    return p
+
+
+def _pruning_options(parser: argparse.ArgumentParser) -> None:
+    """The pruning options of `lnp-brian prune`, one per PruneConfig field with an "option" in its
+    metadata: type, bounds, choices and help from the field, the default shown is the field's
+    default (the only place it is written). A bool field's option is a switch (--no-reweight);
+    ``steps`` gives --no-STEP and --random-STEP per step, named as in experiment files."""
+    import dataclasses
+    import typing
+
+    from .commands import pruning_options
+    from .experiment import STEP_NAMES
+    from .pruneconfig import PruneConfig
+
+    fields = {f.name: f for f in dataclasses.fields(PruneConfig)}
+    hints = typing.get_type_hints(PruneConfig)
+    group = parser.add_argument_group("pruning options", "defaults from lnp_brian.pruning.PruneConfig")
+    for name, option in pruning_options().items():
+        f, meta = fields[name], fields[name].metadata
+        help_text = meta.get("help", "").replace("%", "%%")
+        if "steps" in meta:
+            for user_name, step in STEP_NAMES.items():
+                group.add_argument(f"--no-{user_name}", action="store_true",
+                                   help=f"switch off {meta['steps'][step]}".replace("%", "%%"))
+                group.add_argument(f"--random-{user_name}", action="store_true",
+                                   help="replace it by its random counterpart")
+            continue
+        kind = (typing.get_args(hints[name]) or (hints[name],))[0]
+        if kind is bool:
+            off = option.startswith("--no-")
+            group.add_argument(option, dest=name, action="store_false" if off else "store_true",
+                               default=f.default, help=f"switch {'off' if off else 'on'} {help_text} "
+                                                       f"(default: {'on' if f.default else 'off'})")
+            continue
+        if "choices" in meta:
+            convert, metavar = None, None
+        elif "unit" in meta:
+            convert, metavar = _quantity(meta["unit"]), option.lstrip("-").upper().replace("-", "_")
+        elif kind is int:
+            convert = _integer(meta.get("min", 0), meta.get("max"))
+            if isinstance(f.default, str):  # a word such as "auto" is a value too
+                convert = _integer_or(f.default, meta.get("min", 0))
+            metavar = option.lstrip("-").upper().replace("-", "_")
+        elif kind is float:
+            convert = _number(meta.get("min"), meta.get("max"), low_open=meta.get("min_open", False),
+                              high_open=meta.get("max_open", False))
+            metavar = option.lstrip("-").upper().replace("-", "_")
+        else:
+            convert, metavar = None, option.lstrip("-").upper().replace("-", "_")
+        group.add_argument(option, dest=name, type=convert, choices=meta.get("choices"), default=f.default,
+                           metavar=metavar, help=f"{help_text} (default %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import DEVICES, __version__
+    from . import __version__
 
     parser = argparse.ArgumentParser(
         prog="lnp-brian",
         description="Heterogeneous recurrent spiking networks in Brian2: simulate, Lyapunov "
                     "exponents, Lyapunov Noise Pruning.")
     parser.add_argument("--version", action="version", version=f"lnp_brian {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser(
         "simulate", help="build a network from a model file and simulate it",
         description="Build a random network from a model file (shipped name or path), simulate it "
                     "with the model's default input (Poisson background noise) and write DIR/run.json, "
-                    "network.npz, spikes.npz, raster.png, dynamics.png and run.log.")
-    s.add_argument("--model", required=True, help="shipped model name (see `lnp-brian models`) or path to a .toml file")
-    s.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's network.n_neurons)")
+                    "network.npz, spikes.npz, raster.png, dynamics.png and run.log.",
+        parents=[_network_options(model_help="shipped model name (see `lnp-brian models`) or path to a .toml file",
+                                  neurons_help="number of neurons (default: the model's network.n_neurons)",
+                                  connection_probability=False),
+                 _run_options(seed_help="network seed: connectivity, weights, parameters (default %(default)s)"),
+                 _output_options()])
     s.add_argument("--duration", type=_quantity("second"), default="1 s",
                    help="simulated time, with unit (e.g. 1s, 500ms; default 1 s)")
     s.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
-    s.add_argument("--device", choices=DEVICES, default="cpp_standalone",
-                   help="Brian2 backend (default cpp_standalone)")
-    s.add_argument("--seed", type=SEED, default=1, help="network seed: connectivity, weights, parameters (default 1)")
     s.add_argument("--init-seed", type=SEED, help="seed of initial values (default: derived from --seed)")
     s.add_argument("--noise-seed", type=SEED, help="seed of the input noise (default: derived from --seed)")
     s.add_argument("--no-input", action="store_true", help="simulate without the model's default input")
@@ -158,9 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--build-dir", type=_directory,
                    help="standalone build directory (default DIR/build); a compiled project there with "
                         "the same structure is re-used without recompiling")
-    s.add_argument("--out", required=True, type=_directory, help="output directory DIR")
-    s.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
-    s.add_argument("--quiet", action="store_true", help="print only where the results went")
 
     ly = sub.add_parser(
         "lyapunov", help="Lyapunov exponents of a model: maximal, per neuron, spectrum, finite size",
@@ -168,17 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "copies in one build, renormalised every --interval), optionally per-neuron exponents, "
                     "the Lyapunov spectrum and finite-size exponents. Writes DIR/lyapunov.json and plots. "
                     "Exponents are in 1/s; every number carries its perturbation size (spiking networks "
-                    "show stable chaos: see the docs).")
-    ly.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
-    ly.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
-    ly.add_argument("--connection-probability", type=_number(0, 1, low_open=True), metavar="P",
-                    help="connection probability of a 'random' model (default: the model's); for large "
-                         "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
+                    "show stable chaos: see the docs).",
+        parents=[_network_options(),
+                 _run_options(seed_help="network seed (default %(default)s); noise and perturbations derive "
+                                        "from it"),
+                 _output_options()])
     ly.add_argument("--duration", type=_quantity("second"), default="2 s",
                     help="simulated time of the lambda_max run (default 2 s)")
     ly.add_argument("--dt", type=_quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
-    ly.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
-    ly.add_argument("--seed", type=SEED, default=1, help="network seed (default 1); noise and perturbations derive from it")
     ly.add_argument("--copies", type=_integer(1), default=8, help="perturbed copies for lambda_max (default 8)")
     ly.add_argument("--perturbation", type=_number(0, low_open=True), default=1e-3,
                     help="perturbation size d0 in scaled units (mV, pA, nS, ms, 1; default 1e-3)")
@@ -199,12 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     ly.add_argument("--spectrum", type=_integer(1), metavar="K",
                     help="also the first K Lyapunov exponents of the linearised (spiking: noise-probe rate "
                          "model) or smooth (ODE models) dynamics")
+    ly.add_argument("--spectrum-method", choices=("build", "python"), default="build",
+                    help="ODE models: integrate the variational equations in the compiled build (default; "
+                         "hundreds of times faster per run) or step the Python QR reference")
     ly.add_argument("--sizes", type=_floats, help="finite-size exponents at these perturbation sizes, e.g. 1e-4,1e-2,1")
-    ly.add_argument("--out", required=True, type=_directory, help="output directory DIR")
-    ly.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
-    ly.add_argument("--quiet", action="store_true", help="print only where the results went")
 
-    pr = sub.add_parser(
+    sub.add_parser(
         "prune", help="prune a network: Lyapunov Noise Pruning (LNP), activity-based (AP) or random",
         description="Prune a network built from a model file with LNP (this project's documented "
                     "reconstruction of Chakraborty et al., ICLR 2024: noise probe, per-neuron Lyapunov "
@@ -212,43 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "delocalisation, timescale optimisation), or with the AP / random baselines, on a "
                     "geometric schedule to the targets. Every iteration is a re-run of binaries compiled "
                     "once. Writes DIR/trajectory.csv, network_final.npz (compact), network_final_masked.npz, "
-                    "run.json, checkpoints/ and figures.")
-    pr.add_argument("--model", required=True, help="shipped model name or path to a .toml file")
-    pr.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
-    pr.add_argument("--connection-probability", type=_number(0, 1, low_open=True), metavar="P",
-                    help="connection probability of a 'random' model (default: the model's); for large "
-                         "networks keep the in-degree, e.g. 0.01 at 10,000 neurons for hrsnn's 0.1 at 1,000")
-    pr.add_argument("--method", choices=("lnp", "ap", "random"), default="lnp", help="pruning method (default lnp)")
-    pr.add_argument("--target-neurons", type=_number(0, 1, high_open=True), default=0.57,
-                    help="fraction of neurons removed by the end (default 0.57)")
-    pr.add_argument("--target-synapses", type=_number(0, 1, high_open=True), default=0.5,
-                    help="fraction of synapses removed by the end (default 0.5); it cannot exceed what the "
-                         "surviving neurons can hold, see the docs")
-    pr.add_argument("--iterations", type=_integer(1), default=5, help="iterations of the geometric schedule (default 5)")
-    for step, what in (("lyapunov", "Lyapunov weighting of the sparsifier (plain spectral sparsification)"),
-                       ("sparsify", "spectral sampling (keep the largest |w| instead)"),
-                       ("node-pruning", "betweenness neuron pruning (only isolated neurons go)"),
-                       ("delocalize", "delocalisation by re-growing synapses"),
-                       ("timescale-opt", "timescale optimisation of tau_m")):
-        pr.add_argument(f"--no-{step}", action="store_true", help=f"switch off {what}")
-        pr.add_argument(f"--random-{step}", action="store_true", help="replace it by its random counterpart")
-    pr.add_argument("--exponents", choices=("linear", "spiking"), default="linear",
-                    help="per-neuron exponents from the linearised rate model (fast, default) or from "
-                         "perturbed spiking copies")
-    pr.add_argument("--duration", type=_quantity("second"), default="1 s",
-                    help="simulated time of each probe / lambda_max run (default 1 s)")
-    pr.add_argument("--trials", type=_integer(0), default=8, help="Optuna trials of the timescale optimisation (default 8)")
-    pr.add_argument("--pivots", type=_integer(0),
-                    help="betweenness pivots (sampled sources) of the neuron pruning; 0: exact (default: exact "
-                         "up to 2,000 active neurons, else 256 pivots)")
-    pr.add_argument("--copies", type=_integer(1), default=4, help="perturbed copies for lambda_max (default 4)")
-    pr.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
-    pr.add_argument("--seed", type=SEED, default=1, help="seed of the network and of every random choice (default 1)")
-    pr.add_argument("--out", required=True, type=_directory, help="output directory DIR")
-    pr.add_argument("--resume", action="store_true",
-                    help="continue an interrupted run in DIR from its last complete iteration")
-    pr.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
-    pr.add_argument("--quiet", action="store_true", help="print only where the results went")
+                    "run.json, checkpoints/ and figures.",
+        parents=[_network_options(),
+                 _run_options(seed_help="seed of the network and of every random choice (default %(default)s)"),
+                 _output_options(resume_help="continue an interrupted run in DIR from its last complete "
+                                             "iteration")],
+        populate=_pruning_options)
 
     ex = sub.add_parser(
         "experiment", help="run a grid of models x methods x seeds x tasks from a TOML config",
@@ -257,12 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and train and test the task's readout after every iteration. Writes DIR/results.csv "
                     "(one row per model, method, seed, task, iteration), summary.csv (mean and std over "
                     "seeds), summary.txt, figures (Fig. 3 trajectory, Fig. 4 score vs SOPs, Fig. 5 "
-                    "ablations), run.json and runs/KEY/ for every run.")
+                    "ablations), run.json and runs/KEY/ for every run.",
+        parents=[_output_options(what="an experiment", resume_help="skip complete runs and continue interrupted "
+                                                                   "ones from their last complete iteration")])
     ex.add_argument("config", type=Path, help="experiment file (TOML), e.g. configs/lorenz63.toml")
-    ex.add_argument("--out", required=True, type=_directory, help="output directory DIR")
-    ex.add_argument("--resume", action="store_true",
-                    help="skip complete runs and continue interrupted ones from their last complete iteration")
-    ex.add_argument("--overwrite", action="store_true", help="replace an experiment already in DIR")
     ex.add_argument("--scheduler", metavar="ADDRESS",
                     help="dask.distributed scheduler address (e.g. tcp://127.0.0.1:8786): every run of the grid "
                          "is sent there; default: local processes")
@@ -271,7 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--builds", type=_directory,
                     help="folder for compiled builds (default DIR/builds); experiments sharing it re-use "
                          "each other's binaries")
-    ex.add_argument("--quiet", action="store_true", help="print only where the results went")
 
     q = sub.add_parser(
         "quality", help="task-agnostic reservoir quality: memory capacity, kernel and generalisation rank",
@@ -281,12 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "input streams) and the generalisation rank (states after --streams noisy copies of one "
                     "stream; Legenstein & Maass 2007). Features: spike trains filtered at 5, 20 and 50 ms. "
                     "Writes DIR/quality.json, quality.png (r^2 against delay, singular value spectra), "
-                    "network.npz, run.json and run.log.")
-    q.add_argument("--model", required=True, help="shipped spiking model name or path to a .toml file")
-    q.add_argument("--neurons", type=_integer(1), help="number of neurons (default: the model's)")
-    q.add_argument("--device", choices=DEVICES, default="cpp_standalone", help="Brian2 backend (default cpp_standalone)")
-    q.add_argument("--seed", type=SEED, default=1,
-                   help="network seed (default 1); encoder, inputs and noise derive from it")
+                    "network.npz, run.json and run.log.",
+        parents=[_network_options(model_help="shipped spiking model name or path to a .toml file",
+                                  connection_probability=False),
+                 _run_options(seed_help="network seed (default %(default)s); encoder, inputs and noise derive "
+                                        "from it"),
+                 _output_options()])
     q.add_argument("--samples", type=_integer(10), default=2000,
                    help="i.i.d. input samples of the memory-capacity run, also the length of every run "
                         "(default 2000; half train the readouts, half score them)")
@@ -301,9 +397,6 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--streams", type=_integer(2), default=200,
                    help="m: input streams (kernel rank) and noisy copies (generalisation rank); ranks are at "
                         "most min(m, features) (default 200)")
-    q.add_argument("--out", required=True, type=_directory, help="output directory DIR")
-    q.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
-    q.add_argument("--quiet", action="store_true", help="print only where the results went")
 
     m = sub.add_parser("models", help="list the shipped models, or print one",
                        description="List the shipped models with their descriptions; with a name, print its file.")

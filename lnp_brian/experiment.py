@@ -43,14 +43,15 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write, json_default, read_json, write_json
+from .pruneconfig import STEP_NAMES as _STEP_OPTIONS
 from .seeding import derive_seed
 
 __all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
            "parse_method", "grid", "run_one", "Experiment", "read_results", "summarise",
            "quality_table", "RESULT_COLUMNS", "SUMMARY_METRICS", "BASELINE_METRICS", "QUALITY_DEFAULTS"]
 
-STEP_NAMES = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node-pruning": "node_pruning",
-              "delocalize": "delocalize", "timescale-opt": "timescale"}
+#: user-facing step name (experiment methods lnp-no-NAME, --no-NAME) -> PruneConfig step
+STEP_NAMES = {name: step for step, name in _STEP_OPTIONS.items()}
 SERIES_KINDS = ("lorenz63", "rossler", "mackey_glass")
 IMAGE_KINDS = ("digits", "cifar10", "cifar100")
 #: task-agnostic reservoir quality (lnp_brian.quality): memory capacity, kernel and
@@ -74,14 +75,48 @@ _QUALITY_KEYS = {"n_samples": "n_samples", "max_delay": "max_delay", "streams": 
 #: defaults of the quality task where they differ from lnp_brian.quality.reservoir_quality's
 #: (smaller: it runs after every pruning iteration)
 QUALITY_DEFAULTS = {"n_samples": 1000, "max_delay": 40, "streams": 100, "stream_length": 20}
-_PRUNING_KEYS = {"target_neurons": float, "target_synapses": float, "iterations": int, "trials": int,
-                 "duration": str, "copies": int, "perturbation": float, "interval": str,
-                 "exponents": str, "exponent_window": str, "spectrum_k": int, "betweenness_pivots": int,
-                 "regrow_budget": float, "reweight": bool, "resistances": str, "exponent_neurons": int,
-                 "gains": str, "lyapunov_members": str, "stratify": bool, "ipr_tolerance": float}
+from collections.abc import Mapping as _Mapping  # noqa: E402  (the two tables below)
 
-#: experiment file keys -> PruneConfig fields where they differ
-_PRUNE_FIELDS = {"lyapunov_copies": "copies"}
+
+class _FromPruneConfig(_Mapping):
+    """A table built from :class:`lnp_brian.pruning.PruneConfig`'s fields on first use (that
+    module loads Brian2, so not when this one is imported): ``build`` gets (field, type) pairs,
+    the type being the first of the annotation's union (``int | None`` -> int)."""
+
+    def __init__(self, build):
+        self._build, self._table = build, None
+
+    def _get(self) -> dict:
+        if self._table is None:
+            import typing
+
+            from .pruneconfig import PruneConfig
+
+            hints = typing.get_type_hints(PruneConfig)
+            self._table = self._build([(f, (typing.get_args(hints[f.name]) or (hints[f.name],))[0])
+                                       for f in dataclasses.fields(PruneConfig)])
+        return self._table
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
+
+
+#: the [pruning] keys of an experiment file and their types: PruneConfig's fields, named by
+#: their metadata "key" where it is given (None: not a [pruning] key)
+_PRUNING_KEYS = _FromPruneConfig(lambda fields: {f.metadata.get("key", f.name): kind for f, kind in fields
+                                                 if f.metadata.get("key", f.name) is not None})
+#: PruneConfig fields -> experiment file keys where they differ (lyapunov_copies -> copies)
+_PRUNE_FIELDS = _FromPruneConfig(lambda fields: {f.name: f.metadata["key"] for f, _ in fields
+                                                 if f.metadata.get("key") not in (None, f.name)})
 # task defaults (used by the runs and by the checks of load_experiment)
 SERIES_SAMPLES = 2000
 SERIES_SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
@@ -231,7 +266,7 @@ class ExperimentConfig:
 
 def parse_method(name: str) -> tuple[str, dict]:
     """``"lnp-no-lyapunov"`` -> ("lnp", {"lyapunov": "off"}); ``"dense"`` -> ("dense", {})."""
-    from .pruning import METHODS
+    from .pruneconfig import METHODS
 
     if not isinstance(name, str):
         raise ValueError(f"a method is a name (string), got {name!r}")
@@ -509,9 +544,9 @@ def load_experiment(path) -> ExperimentConfig:
     anything runs: types, ranges, finite numbers, non-empty grids, the pruning schedule for
     every method (:class:`lnp_brian.pruning.PruneConfig`), and each task's data set and encoder
     options against every model (the task runners' own checks)."""
-    from .backends import DEVICES
+    from .devices import DEVICES
     from .model import load_model
-    from .pruning import PruneConfigError
+    from .pruneconfig import PruneConfigError
 
     path = Path(path)
     if not path.exists():
@@ -641,7 +676,7 @@ def grid(cfg: ExperimentConfig) -> list[RunSpec]:
 
 
 def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
-    from .pruning import PruneConfig
+    from .pruneconfig import PruneConfig
 
     p = dict(cfg.pruning)
     for key, fld in _PRUNE_FIELDS.items():

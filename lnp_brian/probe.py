@@ -1,18 +1,20 @@
-"""Noise probe (docs/method.md, step 1): what the network does under independent background noise.
+"""Closed-loop noise probe: what the coupled network does under its background noise.
 
 Runs of one compiled build with the same noise realisation (common random numbers): the
 plain run gives firing rates r_i, exponentially filtered activity x_i(t) and its covariance
-C; a run with a small extra bias current δI gives each neuron's gain
+C; a run with a small extra bias current δI into *every* neuron gives the closed-loop gain
 g_i = (r_i(δI) − r_i(0)) / δI (Hz/A). On a build with several copies (a
-:class:`~lnp_brian.lyapunov.TwoTrajectory` engine, so pruning needs one build for probes and
-exponents) both happen in one run: copy 0 unbiased, the others biased, gains averaged. With κ_j, the charge one spike of unit weight delivers
+:class:`~lnp_brian.lyapunov.TwoTrajectory` engine) both happen in one run: copy 0 unbiased,
+the others biased, gains averaged. With κ_j, the charge one spike of unit weight delivers
 (∫ kernel dt = τ_syn,j for current-based exponential synapses), the linearised rate model is
 
-    dx/dt = A x,   A = D (diag(g ⊙ κ) Wᵀ − I),   D = diag(1/τ_m),
+    dx/dt = A x,   A = D (diag(g ⊙ κ) Wᵀ − I),   D = diag(1/τ_m).
 
-each postsynaptic neuron j relaxing with its own τ_m,j towards g_j κ_j Σ_i w_ij x_i. A has
-units of 1/s; its spectrum and the per-neuron exponents derived from it
-(:mod:`lnp_brian.lyapunov_spectrum`) are the fast, linear side of the Lyapunov machinery.
+Closed-loop gains mix each neuron's own response with the network's (recurrent inhibition
+cancels the extra current): on a 300-neuron HRSNN about half of them are exactly 0. Pruning
+uses the open-loop gains of :mod:`lnp_brian.gains` by default; this probe remains as
+``PruneConfig(gains="closed-loop")``, for comparison (docs/method.md, step 1), and for the
+covariance of the filtered activity.
 """
 
 from __future__ import annotations

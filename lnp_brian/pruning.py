@@ -35,11 +35,8 @@ operating point) and random pruning.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import math
-import numbers
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +55,9 @@ from .lyapunov_spectrum import (effective_connectivity, eigenvalue_distance, lin
 from .model import PATHWAYS
 from .network import Network
 from .probe import NoiseProbe
+from .pruneconfig import (AUTO_PIVOTS, EXACT_BETWEENNESS_MAX, GAINS, METHODS, MODES, PROBE_MIN_WINDOW_S,
+                          PROBE_TRANSIENT, PROBE_TRANSIENT_S, STEP_NAMES, STEPS, PruneConfig, PruneConfigError,
+                          config_seconds)
 from .seeding import derive_seed, rng
 from .sparsify import (expected_count_rho, input_change, jaccard, magnitude_keep, sample_without_replacement,
                        sparsify_synapses)
@@ -68,193 +68,12 @@ __all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "PruneConfigError", "Prun
            "leading_eigenvectors", "schedule", "random_counterpart", "CheckpointError", "verify_checkpoint",
            "PROBE_TRANSIENT", "PROBE_TRANSIENT_S", "PROBE_MIN_WINDOW_S"]
 
-STEPS = ("lyapunov", "sparsify", "node_pruning", "delocalize", "timescale")
-EXACT_BETWEENNESS_MAX = 2000
 QR_SPECTRUM_MAX = 2000  # above: the linear model's spectrum from ARPACK eigenvalues
-AUTO_PIVOTS = 256
-MODES = ("on", "off", "random")
-METHODS = ("lnp", "ap", "random")
-GAINS = ("replay", "closed-loop")
 #: sampling step of the recorded synaptic input that the gain replay plays back
 REPLAY_RECORD_DT = "0.5 ms"
 #: above this many active neurons, eigenvalues come from ARPACK (the largest 200) instead of LAPACK
 EIG_DENSE_MAX = 3000
-#: start of the analysis window of every noise probe in the loop: its rates, gains and
-#: activity are measured after it, so ``PruneConfig.duration`` must be longer
-PROBE_TRANSIENT_S = 0.2
-PROBE_TRANSIENT = f"{PROBE_TRANSIENT_S * 1e3:g} ms"
-#: the probe samples its filtered activity every max(dt, 1 ms) after the transient: at least
-#: one such step must fit
-PROBE_MIN_WINDOW_S = 1e-3
 CHECKPOINT_MANIFEST = "manifest.json"
-
-
-class PruneConfigError(ValueError):
-    """A :class:`PruneConfig` field that cannot be used.
-
-    ``field`` is the field's name (``lyapunov_copies``, ``trials``, ...), ``value`` what was
-    given and ``expected`` what is accepted; the message is ``"<field> must be <expected>,
-    got <value>"`` on one line (front ends map ``field`` to their own option names)."""
-
-    def __init__(self, field: str, value, expected: str):
-        self.field, self.value, self.expected = field, value, expected
-        super().__init__(f"{field} must be {expected}, got {value!r}")
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_real(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
-
-
-def _seconds_field(name: str, value) -> float:
-    """A time field (string with units or Brian2 quantity) in seconds, finite."""
-    from .units import UnitError, parse_quantity
-
-    try:
-        t = float(parse_quantity(value, "second", where=name))
-    except (UnitError, TypeError, ValueError) as exc:
-        raise PruneConfigError(name, value, f"a time with units such as '500 ms' ({exc})") from None
-    if not math.isfinite(t):
-        raise PruneConfigError(name, value, "a finite time")
-    return t
-
-
-@dataclass
-class PruneConfig:
-    """Settings of a pruning run (all times as strings with units or Brian2 quantities).
-
-    ``steps`` maps each LNP step to "on", "off" or "random" (its random counterpart:
-    random importances, uniform synapse sampling, random neuron choice, random re-growth,
-    random time-constant distribution). ``target_neurons`` / ``target_synapses`` are the
-    fractions *removed* by the end; each iteration removes a geometric share.
-    """
-
-    method: str = "lnp"
-    target_neurons: float = 0.57
-    target_synapses: float = 0.5
-    iterations: int = 5
-    steps: dict = field(default_factory=lambda: {s: "on" for s in STEPS})
-    seed: int = 0
-    device: str = "cpp_standalone"
-    duration: str = "1 s"  # of every probe / λ_max simulation
-    lyapunov_copies: int = 4
-    # finite-size λ_max: kick of this size in scaled units (1 = 1 mV on v, 1 pA on currents),
-    # large enough to move spikes; at 1e-3 λ_max is the slowest membrane leak
-    perturbation: float = 1.0
-    gains: str = "replay"  # open-loop gains by replay, or "closed-loop" (the first version's)
-    interval: str = "10 ms"
-    exponents: str = "linear"  # "linear" (from A) or "spiking" (perturbed copies)
-    exponent_window: str = "100 ms"
-    # exponents of at most this many active neurons (evenly spaced); the others are predicted
-    # by least squares on the subset: spiking ones from their linear-model exponents, linear
-    # ones from A_ii and the column norm of A (see Pruner.exponents)
-    exponent_neurons: int | None = None
-    spectrum_k: int = 20
-    lyapunov_members: str = "endpoints"  # or "neighbourhood" (lnp_brian.lyapunov_spectrum.lyapunov_matrix)
-    reweight: bool = True  # kept synapses scaled by 1/p (clipped to the pathway maximum)
-    stratify: bool = True  # neuron removal keeps the E:I ratio
-    resistances: str = "auto"  # effective resistances: "exact", "approx" or "auto" (lnp_brian.sparsify)
-    # None: exact; "auto": exact up to EXACT_BETWEENNESS_MAX active neurons, else
-    # AUTO_PIVOTS sampled sources (networkit; rank correlation 0.90-0.96 with exact at 4,000)
-    betweenness_pivots: int | str | None = "auto"
-    ipr_vectors: int = 10
-    ipr_tolerance: float = 0.1  # re-growth stops at mean IPR(M) <= (1 + tolerance) x the dense network's
-    regrow_budget: float = 0.05  # fraction of the synapse target reserved for re-growth
-    regrow_batches: int = 4
-    trials: int = 8
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every field (called on construction); raises :class:`PruneConfigError`
-        naming the field, the value and what is expected. Normalises ``steps`` (missing steps
-        "on") and ``betweenness_pivots = 0`` (exact, as None)."""
-        from .backends import DEVICES
-
-        def err(name, expected):
-            raise PruneConfigError(name, getattr(self, name), expected)
-
-        if self.method not in METHODS:
-            err("method", f"one of {', '.join(METHODS)}")
-        if not isinstance(self.steps, dict):
-            err("steps", f"a dict of step -> mode (steps {', '.join(STEPS)}; modes {', '.join(MODES)})")
-        steps = {s: "on" for s in STEPS}
-        for key, mode in dict(self.steps).items():
-            if key not in STEPS:
-                raise PruneConfigError("steps", key, f"a step name ({', '.join(STEPS)})")
-            if mode not in MODES:
-                raise PruneConfigError(f"steps.{key}", mode, f"one of {', '.join(MODES)}")
-            steps[key] = mode
-        self.steps = steps
-        for name in ("target_neurons", "target_synapses"):
-            v = getattr(self, name)
-            if not (_is_real(v) and math.isfinite(v) and 0.0 <= v < 1.0):
-                err(name, "the fraction removed by the end: a number with 0 <= f < 1")
-        for name, lo in (("iterations", 1), ("lyapunov_copies", 1), ("spectrum_k", 1), ("ipr_vectors", 1),
-                         ("regrow_batches", 1), ("seed", 0), ("trials", 0)):
-            v = getattr(self, name)
-            if not (_is_int(v) and v >= lo):
-                err(name, f"an integer >= {lo}")
-        if self.trials < 1 and self.method == "lnp" and self.steps["timescale"] == "on":
-            err("trials", "an integer >= 1 while the timescale optimisation is on (method lnp, step "
-                          "timescale 'on'); switch the step off to run no trials")
-        if self.device not in DEVICES:
-            err("device", f"one of {', '.join(DEVICES)}")
-        if not (_is_real(self.perturbation) and math.isfinite(self.perturbation) and self.perturbation > 0):
-            err("perturbation", "a finite number > 0 (scaled units)")
-        if not (_is_real(self.ipr_tolerance) and math.isfinite(self.ipr_tolerance) and self.ipr_tolerance >= 0):
-            err("ipr_tolerance", "a finite number >= 0")
-        if self.gains not in GAINS:
-            err("gains", f"one of {', '.join(GAINS)}")
-        if self.lyapunov_members not in ("endpoints", "neighbourhood"):
-            err("lyapunov_members", "'endpoints' or 'neighbourhood'")
-        if not isinstance(self.stratify, (bool, np.bool_)):
-            err("stratify", "true or false")
-        if not (_is_real(self.regrow_budget) and math.isfinite(self.regrow_budget) and 0.0 <= self.regrow_budget < 1.0):
-            err("regrow_budget", "the fraction of the synapse target reserved for re-growth: 0 <= f < 1")
-        if not isinstance(self.reweight, (bool, np.bool_)):
-            err("reweight", "true or false")
-        if self.exponents not in ("linear", "spiking"):
-            err("exponents", "'linear' or 'spiking'")
-        if self.exponent_neurons is not None and not (_is_int(self.exponent_neurons) and self.exponent_neurons >= 2):
-            err("exponent_neurons", "None (all neurons) or an integer >= 2")
-        if self.resistances not in ("auto", "exact", "approx"):
-            err("resistances", "'auto', 'exact' or 'approx'")
-        bp = self.betweenness_pivots
-        if _is_int(bp) and bp == 0:
-            self.betweenness_pivots = bp = None  # 0: exact, as on the command line
-        if not (bp is None or bp == "auto" or (_is_int(bp) and bp >= 1)):
-            err("betweenness_pivots", "None or 0 (exact), 'auto' or a count >= 1")
-        duration = _seconds_field("duration", self.duration)
-        if not duration >= PROBE_TRANSIENT_S + PROBE_MIN_WINDOW_S - 1e-12:
-            raise PruneConfigError(
-                "duration", self.duration,
-                f"longer than the {PROBE_TRANSIENT_S * 1e3:g} ms transient of every noise probe (measurements "
-                f"start after it): at least {(PROBE_TRANSIENT_S + PROBE_MIN_WINDOW_S) * 1e3:g} ms")
-        interval = _seconds_field("interval", self.interval)
-        if not interval > 0:
-            err("interval", "a positive time")
-        if interval > duration - PROBE_TRANSIENT_S + 1e-12:
-            raise PruneConfigError(
-                "interval", self.interval,
-                f"at most duration - transient = {duration * 1e3:g} ms - {PROBE_TRANSIENT_S * 1e3:g} ms = "
-                f"{(duration - PROBE_TRANSIENT_S) * 1e3:g} ms (at least one renormalisation interval after the "
-                f"transient)")
-        if not _seconds_field("exponent_window", self.exponent_window) > 0:
-            err("exponent_window", "a positive time")
-
-    def pivots(self, n_active: int) -> int | None:
-        """Betweenness pivots for a network with ``n_active`` neurons (None: exact)."""
-        if self.betweenness_pivots == "auto":
-            return None if n_active <= EXACT_BETWEENNESS_MAX else AUTO_PIVOTS
-        return self.betweenness_pivots
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def schedule(n0: int, m0: int, config: PruneConfig):
@@ -426,8 +245,8 @@ class Pruner:
                                       reuse=root is not None)
         self._per_neuron = None
         if cfg.exponents == "spiking":
-            window = _seconds_field("exponent_window", cfg.exponent_window)
-            step = _seconds_field("interval", cfg.interval)
+            window = config_seconds("exponent_window", cfg.exponent_window)
+            step = config_seconds("interval", cfg.interval)
             scales = default_scales(dense.model)
             var = "v" if "v" in scales else next(iter(scales))
             self._per_neuron = TwoTrajectory(
@@ -436,6 +255,7 @@ class Pruner:
                 build_dir=bdir("per_neuron"), reuse=root is not None)
         self.timings: dict = {}
         self._ops: dict = {}
+        self._last_run = (None, None)  # (network key, seed), SimResult of the last λ_max run
         self._reference = None
         self._wmax = _pathway_maxima(dense)
 
@@ -457,11 +277,13 @@ class Pruner:
     # ---- measurements ----------------------------------------------------------------------
     def lambda_max(self, net: Network, seed: int, tau=None):
         """Finite-size λ_max (1/s) at ``config.perturbation`` and its standard error, on the
-        loop build. The run's unperturbed copy is kept as :attr:`last_run` (a probe)."""
+        loop build. The run's unperturbed copy is kept as the probe of ``net``'s operating point."""
         gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
         kicks = self.lyap.random_kicks(self.config.perturbation, gen)
         overrides = {} if tau is None else {"params": {"tau_m": tau}}
         times, logd, _, _ = self.lyap.run(kicks, t_kick=0.0, network=net, seed=seed, **overrides)
+        # copy 0 of this run is the unperturbed network: a probe of its operating point
+        self._last_run = ((net.content_key(), int(seed)) if tau is None else None, self.lyap.last_result)
         start = min(PROBE_TRANSIENT_S, 0.5 * self.lyap.duration)
         mean, se, _, _ = estimate_exponent(times, logd, self.lyap.interval, start)
         return mean, se
@@ -477,10 +299,9 @@ class Pruner:
             pr = self.probe.run(net, seed=seed, covariance=False)
             op = OperatingPoint(pr.rates, pr.gains, pr.kappa, pr.tau, None, int(seed), net.active.copy())
         else:
-            if getattr(self.lyap, "last_key", None) != key:
+            if self._last_run[0] != key:
                 self.lambda_max(net, seed)
-                self.lyap.last_key = key
-            res = self.lyap.last_result
+            res = self._last_run[1]
             syn, _ = recorded_input(res, net.model, copy=0)
             gr = self.replay.run(net, syn, seed=seed)
             tau = np.asarray(net.params["tau_m"], float) if "tau_m" in net.params else \
@@ -513,7 +334,7 @@ class Pruner:
 
     def exponents(self, net: Network, op: OperatingPoint, seed: int) -> np.ndarray:
         """Per-neuron exponents (1/s): from the linear model A, or from spiking copies."""
-        window = _seconds_field("window", self.config.exponent_window)
+        window = config_seconds("window", self.config.exponent_window)
         limit = self.config.exponent_neurons
         active = np.flatnonzero(net.active)
         A = op.A(net.W)
@@ -577,7 +398,6 @@ class Pruner:
         seed = derive_seed(self.config.seed, f"measure{k}")
         with self._timed("lambda_max"):
             lam, se = self.lambda_max(net, seed)
-            self.lyap.last_key = (net.content_key(), int(seed))
         row = {"iteration": k, "neurons": net.n_active, "synapses": net.n_synapses,
                "exc_neurons": int((net.active & net.exc).sum()), "inh_neurons": int((net.active & ~net.exc).sum()),
                "lambda_max": lam, "lambda_max_stderr": se, "lambda_max_d0": float(self.config.perturbation)}

@@ -158,3 +158,148 @@ def test_ctrl_c_during_prune_keeps_finished_iterations_for_resume(tmp_path):
     assert main(argv + ["--out", str(out), "--resume", "--quiet"]) == 0
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "complete" and info["resumed"] == 1
+
+
+def _prune_parser():
+    from lnp_brian.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return parser, sub.choices["prune"]
+
+
+def _help_entries(text: str) -> dict:
+    """{option: its help text on one line} from a parser's --help output."""
+    entries, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("  -"):
+            current = line.split()[0].rstrip(",")
+            entries[current] = line
+        elif current is not None and line.startswith("   "):
+            entries[current] += " " + line
+        else:
+            current = None
+    return {k: " ".join(v.split()) for k, v in entries.items()}
+
+
+def test_prune_help_shows_every_pruneconfig_default():
+    """Every PruneConfig field with an option is an option of `prune`, and its help shows the
+    dataclass default (the one place pruning defaults are written)."""
+    import dataclasses
+
+    from lnp_brian.pruning import PruneConfig
+
+    entries = _help_entries(_prune_parser()[1].format_help())
+    fields = [f for f in dataclasses.fields(PruneConfig) if "option" in f.metadata]
+    assert {f.name for f in fields} >= {"method", "target_neurons", "target_synapses", "iterations", "steps",
+                                        "duration", "lyapunov_copies", "betweenness_pivots", "exponents", "trials",
+                                        "gains", "lyapunov_members", "reweight", "stratify", "ipr_tolerance",
+                                        "perturbation", "spectrum_k", "regrow_budget", "resistances"}
+    for f in fields:
+        option = f.metadata["option"]
+        if f.name == "steps":
+            for step in ("lyapunov", "sparsify", "node-pruning", "delocalize", "timescale-opt"):
+                assert f"--no-{step}" in entries and f"--random-{step}" in entries
+            continue
+        assert option in entries, option
+        shown = ("(default: on)" if f.default else "(default: off)") if isinstance(f.default, bool) \
+            else f"(default {f.default})"
+        assert shown in entries[option], (option, entries[option])
+    assert entries["--copies"].endswith("(default 4)") and entries["--trials"].endswith("(default 8)")
+    assert "--gains {replay,closed-loop}" in entries["--gains"]
+    assert "--lyapunov-members {endpoints,neighbourhood}" in entries["--lyapunov-members"]
+
+
+def test_new_prune_options_reach_the_config():
+    from lnp_brian.commands.prune import config_from_args
+    from lnp_brian.pruning import PruneConfig
+
+    parser, _ = _prune_parser()
+    base = ["prune", "--model", "hrsnn", "--out", "x"]
+    # no option: PruneConfig's defaults, the seed and device of --seed / --device
+    config = config_from_args(parser.parse_args(base))
+    expected = PruneConfig(seed=1, device="cpp_standalone").to_dict()
+    got = config.to_dict()
+    assert got.pop("duration") == "1. s" and expected.pop("duration") == "1 s"
+    assert got == expected
+    config = config_from_args(parser.parse_args(base + [
+        "--no-reweight", "--no-stratify", "--gains", "closed-loop", "--lyapunov-members", "neighbourhood",
+        "--ipr-tolerance", "0.25", "--perturbation", "0.5", "--spectrum-k", "7", "--regrow-budget", "0.1",
+        "--resistances", "exact", "--pivots", "32", "--copies", "3", "--random-node-pruning",
+        "--no-timescale-opt", "--trials", "0", "--seed", "9", "--device", "runtime"]))
+    assert config.reweight is False and config.stratify is False
+    assert (config.gains, config.lyapunov_members, config.resistances) == ("closed-loop", "neighbourhood", "exact")
+    assert (config.ipr_tolerance, config.perturbation, config.spectrum_k, config.regrow_budget) == (0.25, 0.5, 7, 0.1)
+    assert (config.betweenness_pivots, config.lyapunov_copies, config.trials) == (32, 3, 0)
+    assert config.steps == {"lyapunov": "on", "sparsify": "on", "node_pruning": "random", "delocalize": "on",
+                            "timescale": "off"}
+    assert (config.seed, config.device) == (9, "runtime")
+    assert config_from_args(parser.parse_args(base + ["--pivots", "0"])).betweenness_pivots is None  # exact
+    assert config_from_args(parser.parse_args(base + ["--pivots", "auto"])).betweenness_pivots == "auto"
+
+
+def test_pruneconfig_errors_name_the_option_as_typed():
+    """A value PruneConfig refuses is reported under the option's name (--copies, not
+    lyapunov_copies)."""
+    from lnp_brian.commands.prune import config_from_args
+
+    parser, _ = _prune_parser()
+    args = parser.parse_args(["prune", "--model", "hrsnn", "--out", "x"])
+    args.lyapunov_copies = 0
+    with pytest.raises(ValueError, match=r"^--copies 0: expected an integer >= 1"):
+        config_from_args(args)
+    args.lyapunov_copies, args.betweenness_pivots = 4, -3
+    with pytest.raises(ValueError, match=r"^--pivots -3: expected"):
+        config_from_args(args)
+
+
+def test_experiment_pruning_keys_come_from_pruneconfig():
+    """The [pruning] keys of an experiment file and their types are PruneConfig's fields (file
+    key `copies` for lyapunov_copies); the step names are one table for files and options."""
+    from lnp_brian import experiment
+
+    assert dict(experiment._PRUNING_KEYS) == {
+        "target_neurons": float, "target_synapses": float, "iterations": int, "trials": int, "duration": str,
+        "copies": int, "perturbation": float, "interval": str, "exponents": str, "exponent_window": str,
+        "spectrum_k": int, "betweenness_pivots": int, "regrow_budget": float, "reweight": bool,
+        "resistances": str, "exponent_neurons": int, "gains": str, "lyapunov_members": str, "stratify": bool,
+        "ipr_tolerance": float}
+    assert dict(experiment._PRUNE_FIELDS) == {"lyapunov_copies": "copies"}
+    entries = _help_entries(_prune_parser()[1].format_help())
+    for name in experiment.STEP_NAMES:
+        assert f"--no-{name}" in entries and f"--random-{name}" in entries
+        assert experiment.parse_method(f"lnp-no-{name}")[0] == "lnp"
+
+
+def test_shared_options_are_the_same_in_every_command():
+    """--model/--neurons/--device/--seed/--out/--overwrite/--quiet come from shared parents:
+    same types and defaults wherever a command has them."""
+    from lnp_brian.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    have = {"simulate": {"--model", "--neurons", "--device", "--seed", "--out", "--overwrite", "--quiet"},
+            "lyapunov": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
+                         "--overwrite", "--quiet"},
+            "prune": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
+                      "--resume", "--overwrite", "--quiet"},
+            "experiment": {"--out", "--resume", "--overwrite", "--quiet"},
+            "quality": {"--model", "--neurons", "--device", "--seed", "--out", "--overwrite", "--quiet"}}
+    seen = {}
+    for command, options in have.items():
+        actions = {o: a for a in sub[command]._actions for o in a.option_strings}
+        assert options <= set(actions), (command, options - set(actions))
+        for option in options - {"--resume"}:
+            a = actions[option]
+            sig = (a.dest, a.default, a.required, a.choices, getattr(a.type, "__name__", a.type))
+            assert seen.setdefault(option, sig) == sig, (command, option)
+    for command in ("experiment", "quality", "simulate"):
+        assert "--connection-probability" not in {o for a in sub[command]._actions for o in a.option_strings}
+
+
+def test_help_does_not_load_brian2():
+    code = ("import sys\nfrom lnp_brian.cli import main\n"
+            "for argv in (['--help'], ['simulate', '--help'], ['lyapunov', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print('brian2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

@@ -122,7 +122,9 @@ def test_cli_lyapunov_lorenz(tmp_path):
     lam = data["spectrum"]["exponents"]
     assert lam[0] == pytest.approx(0.906, abs=0.15) and abs(lam[1]) < 0.1
     assert sum(lam) == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-3)  # trace of the Jacobian
-    assert data["compilations"] == 1 and data["max_exponent"]["perturbation"] == 1e-6
+    # one build for lambda_max, one for the spectrum (variational equations in the build)
+    assert data["compilations"] == 2 and data["max_exponent"]["perturbation"] == 1e-6
+    assert "variational equations" in data["spectrum"]["method"] and len(data["spectrum"]["stderr"]) == 3
     for name in ("divergence.png", "spectrum.png", "network.npz", "run.json"):
         assert (out / name).exists()
 

@@ -49,7 +49,7 @@ def test_replay_gains_are_open_loop_and_reproducible(prune_dense, prune_builds):
     corr_cl = np.corrcoef(cls[0].gains[a], cls[1].gains[a])[0, 1]
     assert zero_rep < 0.7 * zero_cl and zero_rep < 0.25, (zero_rep, zero_cl)  # measured 0.20 vs 0.35
     assert corr_rep > corr_cl + 0.1, (corr_rep, corr_cl)
-    assert rep.compilations == 2
+    assert rep.compilations <= 2 and rep.replay is not None and closed.replay is None
 
 
 # ---- 5.3 Lyapunov matrix --------------------------------------------------------------------------

@@ -6,6 +6,19 @@ so a bad input ends in one line and changes nothing.
 
 from __future__ import annotations
 
+
+def pruning_options() -> dict:
+    """``{field: option}`` for every :class:`lnp_brian.pruning.PruneConfig` field that
+    ``lnp-brian prune`` exposes (metadata "option"), in field order: the parser's options are
+    made from these fields (lnp_brian.cli), and errors about a field name its option. The
+    ``steps`` field stands for the --no-STEP / --random-STEP flags, one pair per step of
+    ``lnp_brian.experiment.STEP_NAMES``. Imports only lnp_brian.pruneconfig (no Brian2)."""
+    import dataclasses
+
+    from ..pruneconfig import PruneConfig
+
+    return {f.name: f.metadata["option"] for f in dataclasses.fields(PruneConfig) if "option" in f.metadata}
+
 def checked_size(spec, n: int, connection_probability: float | None):
     """The connectivity table for ``n`` neurons (``--connection-probability`` applied), after
     checking that such a network fits in memory. Errors name the options."""

@@ -179,14 +179,39 @@ def _linear_side(net, args, run, say, out, seeds, build, neurons=None):
     if not spec.neuron.spiking:
         if not k:
             return None
-        names, f, jac, x0 = ly.ode_system(net)
         dt = float(build["dt"]) if build["dt"] is not None else 1e-4
-        say(f"spectrum of the smooth dynamics ({', '.join(names)}), QR method")
+        T = max(float(args.duration), 100 * dt)  # measured time, after --transient
+        if getattr(args, "spectrum_method", "build") == "python":
+            # reference: the Python step-by-step QR integration (slow: ~0.5 ms per rk4 step)
+            names, f, jac, x0 = ly.ode_system(net)
+            say(f"spectrum of the smooth dynamics ({', '.join(names)}), QR method in Python")
+            with run.timed("spectrum"):
+                s = qr_spectrum_ode(f, jac, x0, dt=dt, T=T, k=min(k, len(names)),
+                                    transient=float(args.transient), seed=seeds["perturbation"])
+            out["spectrum"] = {"exponents": s.exponents.tolist(), "method": "QR on the model's ODE (SymPy Jacobian)"}
+            _spectrum_figure(run, plots, plt, s.exponents, "ODE")
+            return None
+        # default: the variational equations integrated in a compiled build (lnp_brian.tangent),
+        # with the Python path's settings: same dt, interval 10 dt, start frame, measured time
+        from brian2 import second
+
+        from ..tangent import spectrum_in_build, variational_system
+
+        names = variational_system(spec).names
+        interval = 10 * dt
+        transient = round(float(args.transient) / interval) * interval
+        say(f"spectrum of the smooth dynamics ({', '.join(names)}): variational equations in the "
+            f"{args.device} build, Gram-Schmidt every {interval:g} s")
         with run.timed("spectrum"):
-            s = qr_spectrum_ode(f, jac, x0, dt=dt, T=max(float(args.duration), 100 * dt), k=min(k, len(names)),
-                                transient=float(args.transient), seed=seeds["perturbation"])
-        out["spectrum"] = {"exponents": s.exponents.tolist(), "method": "QR on the model's ODE (SymPy Jacobian)"}
-        _spectrum_figure(run, plots, plt, s.exponents, "ODE")
+            exps, info = spectrum_in_build(
+                net, min(k, len(names)), duration=(T + transient) * second, transient=transient * second,
+                interval=interval * second, dt=dt * second, device=args.device, seed=seeds["perturbation"],
+                inputs=build["inputs"], build_dir=run.file("build_spectrum"), reuse=True,
+                progress=not args.quiet and T >= 1000)
+        out["spectrum"] = {"exponents": exps.tolist(), "stderr": info["stderr"].tolist(),
+                           "method": "QR (modified Gram-Schmidt) on the model's variational equations "
+                                     f"(SymPy Jacobian) integrated in the {args.device} build"}
+        _spectrum_figure(run, plots, plt, exps, "ODE")
         return None
     if build["inputs"] is None:
         say("  (no noise input: the noise probe needs one; skipping the linearised model)")

@@ -9,21 +9,49 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import numpy as np  # noqa: E402
 
-__all__ = ["cmd_prune", "write_trajectory"]
-
-_OPTIONS = {"lyapunov_copies": "--copies", "betweenness_pivots": "--pivots", "steps": "--no-STEP/--random-STEP"}
-_STEP_FLAGS = {"lyapunov": "lyapunov", "sparsify": "sparsify", "node_pruning": "node_pruning",
-               "delocalize": "delocalize", "timescale": "timescale_opt"}
+__all__ = ["cmd_prune", "config_from_args", "steps_from_args", "write_trajectory"]
 
 
 def steps_from_args(args) -> dict:
+    """PruneConfig.steps from the --no-STEP / --random-STEP flags (step names as in experiment
+    files: lnp_brian.experiment.STEP_NAMES)."""
+    from ..experiment import STEP_NAMES
+
     steps = {}
-    for step, flag in _STEP_FLAGS.items():
+    for name, step in STEP_NAMES.items():
+        flag = name.replace("-", "_")
         off, rand = getattr(args, f"no_{flag}"), getattr(args, f"random_{flag}")
         if off and rand:
-            raise ValueError(f"--no-{flag.replace('_', '-')} and --random-{flag.replace('_', '-')} exclude each other")
+            raise ValueError(f"--no-{name} and --random-{name} exclude each other")
         steps[step] = "off" if off else "random" if rand else "on"
     return steps
+
+
+def config_from_args(args):
+    """The PruneConfig of the options (every field with an option, see
+    lnp_brian.commands.pruning_options; the seed and device of --seed and --device). A value
+    PruneConfig refuses is a ValueError naming the option as typed."""
+    import dataclasses
+
+    from ..pruneconfig import PruneConfig, PruneConfigError
+    from . import pruning_options
+
+    options = pruning_options()
+    fields = {f.name: f for f in dataclasses.fields(PruneConfig)}
+    values = {}
+    for name in options:
+        if "steps" in fields[name].metadata:
+            values[name] = steps_from_args(args)
+        elif "unit" in fields[name].metadata:
+            values[name] = str(getattr(args, name))  # a quantity, as text with its unit
+        else:
+            values[name] = getattr(args, name)
+    try:
+        return PruneConfig(**values, seed=args.seed, device=args.device)
+    except PruneConfigError as exc:
+        field = exc.field.split(".")[0]
+        option = options.get(field, f"--{field.replace('_', '-')}")
+        raise ValueError(f"{option} {exc.value}: expected {exc.expected}") from None
 
 
 def write_trajectory(path, rows) -> None:
@@ -54,7 +82,7 @@ def cmd_prune(args, argv) -> int:
     from ..files import write_json
     from ..model import load_model
     from ..network import build_network
-    from ..pruning import Pruner, PruneConfig, PruneConfigError
+    from ..pruning import Pruner
     from ..runs import RunDir, check_out_dir
     from . import checked_size
 
@@ -63,17 +91,7 @@ def cmd_prune(args, argv) -> int:
     spec = load_model(args.model)
     n = spec.network.n_neurons if args.neurons is None else args.neurons
     conn = checked_size(spec, n, args.connection_probability)
-    try:
-        config = PruneConfig(method=args.method, target_neurons=args.target_neurons,
-                             target_synapses=args.target_synapses, iterations=args.iterations,
-                             steps=steps_from_args(args), seed=args.seed, device=args.device,
-                             duration=str(args.duration), lyapunov_copies=args.copies, exponents=args.exponents,
-                             trials=args.trials,
-                             betweenness_pivots="auto" if args.pivots is None else args.pivots)
-    except PruneConfigError as exc:
-        field = exc.field.split(".")[0]
-        option = _OPTIONS.get(field, f"--{field.replace('_', '-')}")
-        raise ValueError(f"{option} {exc.value}: expected {exc.expected}") from None
+    config = config_from_args(args)
     resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
                 "neurons": n, "connection_probability": args.connection_probability, **config.to_dict()}
 
