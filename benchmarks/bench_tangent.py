@@ -85,6 +85,9 @@ def main(argv=None):
         "reference_exponents": [0.9056, 0.0, -14.5723],
     }
     print(json.dumps(row))
+    from common import machine, save_section
+
+    save_section("tangent", {"machine": machine(), "rows": [row]})
     print(f"\nLorenz63 spectrum over {args.seconds:g} s at dt = {dt * 1e3:g} ms (rk4): in the build "
           f"{in_build:.1f} s ({method['build_seconds']:.1f} s build + compile, {method['run_seconds']:.2f} s run; "
           f"re-run {rerun:.2f} s); Python {py_wall:.1f} s for {args.python_seconds:g} s, "

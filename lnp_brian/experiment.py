@@ -33,6 +33,7 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 import time
 import tomllib
@@ -849,6 +850,7 @@ def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None
     ``runs/<key>/run.log`` and, with ``echo``, to stderr."""
     from threadpoolctl import threadpool_limits
 
+    _import_brian2()
     cfg = cfg if isinstance(cfg, ExperimentConfig) else ExperimentConfig.from_dict(cfg)
     spec = spec if isinstance(spec, RunSpec) else RunSpec(**spec)
     out = Path(out)
@@ -928,6 +930,23 @@ def _run_one(cfg, spec, out, d, done, builds, echo) -> dict:
         raise
     finally:
         logf.close()
+
+
+def _import_brian2() -> None:
+    """Import Brian2 where a run may execute in a thread other than the main one (dask workers
+    run tasks in a thread pool): Brian2 installs a SIGINT handler when first imported, which
+    only the main thread may do. Runs never use that handler (``lnp_brian.backends`` switches
+    Brian2's stop-on-Ctrl-C off), so it is skipped there."""
+    import threading
+
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        return
+    original = signal.signal
+    signal.signal = lambda signum, handler: signal.getsignal(signum)
+    try:
+        import brian2  # noqa: F401
+    finally:
+        signal.signal = original
 
 
 def _result_digest(obj: dict) -> str:
