@@ -36,6 +36,11 @@ METRICS = [
 ]
 
 
+UNITS = {"spectral_distance": "1/s", "eig_distance_M": "1/s", "max_re_eig_A": "1/s",
+         "memory_capacity": "input steps", "kernel_rank": "rank", "generalization_rank": "rank",
+         "nrmse_test": "NRMSE"}
+
+
 def metric_rows(rows):
     """(label, task, metric, higher_is_better) for every metric present in the rows."""
     tasks = sorted({r["task"] for r in rows})
@@ -130,9 +135,12 @@ def _figure(rows, models, methods, path):
                 stds.append(v.std(ddof=1) if len(v) > 1 else 0.0)
             style = method_style(m)
             ax.bar(np.arange(len(models)) + (j - (len(methods) - 1) / 2) * width, means, width, yerr=stds,
-                   color=style["color"], label=m, capsize=2)
+                   color=style["color"], hatch=style.get("hatch"), label=m, capsize=2)
         ax.set_xticks(np.arange(len(models)), models)
-        ax.set_title(f"{label} ({'higher' if higher else 'lower'} is better)", fontsize="small")
+        note = "below 0: linearly stable" if metric == "max_re_eig_A" else \
+            f"{'higher' if higher else 'lower'} is better"
+        ax.set_title(f"{label} ({note})", fontsize="small")
+        ax.set_ylabel(UNITS.get(metric, ""))
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize="x-small")

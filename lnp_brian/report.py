@@ -51,8 +51,8 @@ _ABLATION_COLORS = ("tab:cyan", "tab:pink", "tab:olive", "tab:brown", "tab:purpl
 
 
 def method_style(method: str) -> dict:
-    """Colour, marker and line style of a method (LNP ablations: a colour per step, solid
-    markers for "no", hollow-looking lighter ones for "random"), the same in every figure."""
+    """Colour, marker and line style of a method, the same in every figure (LNP ablations: one
+    colour per step; "random" variants dashed, with diamond markers and hatched bars)."""
     if method in METHOD_STYLES:
         return dict(METHOD_STYLES[method])
     from .experiment import STEP_NAMES
@@ -61,7 +61,7 @@ def method_style(method: str) -> dict:
         if method.endswith("-" + step):
             random = method.startswith("lnp-random")
             return {"color": _ABLATION_COLORS[k % len(_ABLATION_COLORS)], "marker": "D" if random else "P",
-                    "ls": "--" if random else "-"}
+                    "ls": "--" if random else "-", "hatch": "//" if random else None}
     return {"color": "tab:gray", "marker": "x", "ls": "-"}
 
 
@@ -232,8 +232,10 @@ def plot_ablation(rows, task: str, ax=None):
         names.append(method)
         means.append(m)
         stds.append(s)
-    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color=[method_style(m)["color"] for m in names],
-           alpha=0.85)
+    bars = ax.bar(range(len(names)), means, yerr=stds, capsize=3, color=[method_style(m)["color"] for m in names],
+                  alpha=0.85)
+    for bar, m in zip(bars, names):
+        bar.set_hatch(method_style(m).get("hatch"))
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize="small")
     _draw_baselines(ax, rows, metric)
     if baseline_columns(rows, metric):

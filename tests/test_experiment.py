@@ -448,3 +448,28 @@ def test_result_files_are_checked_on_resume(tiny, tmp_path, monkeypatch):
         ex.Experiment(tiny, out, resume=True, quiet=True).run()
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "failed" and "result.json" in run["error"]
+
+
+def test_lnp_evidence_script_pairs_by_seed(tmp_path):
+    """analysis/lnp_evidence.py on rows with a known answer: LNP lower than AP on every seed by a
+    constant 1 (exact Wilcoxon p = 0.0625 with 5 seeds, d_z infinite), equal to random."""
+    import csv
+
+    rows = []
+    for seed in range(1, 6):
+        for method, shift in (("dense", 0.0), ("lnp", 0.0), ("ap", 1.0), ("random", 0.0)):
+            for it in ((0,) if method == "dense" else (0, 1)):
+                rows.append({"experiment": "e", "model": "hrsnn", "method": method, "seed": seed,
+                             "task": "lorenz63_h1", "iteration": it, "neurons": 10, "synapses": 20,
+                             "spectral_distance": (seed * 0.1 + shift) if it else 0.0,
+                             "nrmse_test": 0.1 + 0.01 * seed})
+    ex.write_results(tmp_path / "results.csv", rows)
+    done = subprocess.run([sys.executable, str(ROOT / "analysis" / "lnp_evidence.py"), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    table = {(r["metric"], r["method"]): r for r in csv.DictReader((tmp_path / "evidence.csv").open())}
+    ap = table[("spectral_distance", "ap")]
+    assert float(ap["diff_mean"]) == pytest.approx(-1.0) and float(ap["wilcoxon_p"]) == pytest.approx(0.0625)
+    assert float(ap["t_p"]) < 1e-6 and float(table[("spectral_distance", "random")]["diff_mean"]) == 0.0
+    assert "lnp better" in (tmp_path / "evidence.txt").read_text()
+    assert (tmp_path / "evidence.png").stat().st_size > 10_000
