@@ -276,8 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "with the model's default input (Poisson background noise) and write DIR/run.json, "
                     "network.npz, spikes.npz, raster.png, dynamics.png and run.log.",
         parents=[_network_options(model_help="shipped model name (see `lnp-brian models`) or path to a .toml file",
-                                  neurons_help="number of neurons (default: the model's network.n_neurons)",
-                                  connection_probability=False),
+                                  neurons_help="number of neurons (default: the model's network.n_neurons)"),
                  _run_options(seed_help="network seed: connectivity, weights, parameters (default %(default)s)"),
                  _output_options()])
     s.add_argument("--duration", type=_quantity("second"), default="1 s",

@@ -277,7 +277,8 @@ def test_shared_options_are_the_same_in_every_command():
     from lnp_brian.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command").choices
-    have = {"simulate": {"--model", "--neurons", "--device", "--seed", "--out", "--overwrite", "--quiet"},
+    have = {"simulate": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
+                         "--overwrite", "--quiet"},
             "lyapunov": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
                          "--overwrite", "--quiet"},
             "prune": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
@@ -292,7 +293,7 @@ def test_shared_options_are_the_same_in_every_command():
             a = actions[option]
             sig = (a.dest, a.default, a.required, a.choices, getattr(a.type, "__name__", a.type))
             assert seen.setdefault(option, sig) == sig, (command, option)
-    for command in ("experiment", "quality", "simulate"):
+    for command in ("experiment", "quality"):
         assert "--connection-probability" not in {o for a in sub[command]._actions for o in a.option_strings}
 
 

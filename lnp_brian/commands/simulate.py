@@ -27,7 +27,7 @@ def cmd_simulate(args, argv) -> int:
     check_out_dir(args.out)
     spec = load_model(args.model)
     n = spec.network.n_neurons if args.neurons is None else args.neurons
-    checked_size(spec, n, None)
+    conn = checked_size(spec, n, args.connection_probability)
     dt = resolve_dt(spec, args.dt, args.duration)
     names = spec.state_variables
     diff_names = sorted(Equations(spec.neuron.equations).diff_eq_names)
@@ -49,7 +49,7 @@ def cmd_simulate(args, argv) -> int:
     with RunDir(args.out, overwrite=args.overwrite, command="simulate", argv=argv) as run:
         say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
         build_dir = args.build_dir or run.file("build")
-        config = {"model": spec.name, "model_source": spec.source, "neurons": n,
+        config = {"model": spec.name, "model_source": spec.source, "neurons": n, "connectivity": conn,
                   "duration": str(args.duration), "dt": f"{dt:g} s",
                   "device": args.device, "threads": args.threads,
                   "input": None if inputs is None else inputs.describe(),
@@ -58,7 +58,7 @@ def cmd_simulate(args, argv) -> int:
         run.write("running")
         say(f"building {spec.name} network: {n} neurons, seed {args.seed}")
         with run.timed("build_network"):
-            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"])
+            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"], connectivity=conn)
         say(f"  {net.summary()}")
         net.save(run.file("network.npz"))
         run.file("model.toml").write_text(spec.text, encoding="utf-8")
