@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 RUN_OUT ?= runs/quick_lorenz63-$(shell date +%Y%m%d-%H%M%S)
 RUN_CONFIG ?= configs/quick_lorenz63.toml
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test`; each test file runs whole in one of them
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .PHONY: venv run simulate test test-all test-slow bench clean
@@ -39,7 +41,7 @@ simulate: $(STAMP)
 
 # Fast suite (what CI runs). Slow and GPU tests are behind markers.
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not gpu" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow and not gpu" $(PYTEST_ARGS)

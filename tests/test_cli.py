@@ -114,8 +114,11 @@ def _interrupt_when(argv, out, ready, timeout=240):
     import signal
     import time
 
+    # a terminal's foreground job starts with Ctrl-C at its default; test runners (pytest-xdist
+    # workers, background shells) may ignore SIGINT, which a child would inherit
     proc = subprocess.Popen([sys.executable, "-m", "lnp_brian.cli", *argv, "--out", str(out)],
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t_end = time.monotonic() + timeout
     while not ready() and proc.poll() is None and time.monotonic() < t_end:
         time.sleep(0.2)
