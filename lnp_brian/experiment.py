@@ -45,6 +45,7 @@ import numpy as np
 
 from .files import atomic_write, json_default, read_json, write_json
 from .pruneconfig import STEP_NAMES as _STEP_OPTIONS
+from .pruneconfig import PruneConfig
 from .seeding import derive_seed
 
 __all__ = ["ExperimentConfig", "ExperimentConfigError", "ExperimentIncomplete", "TaskSpec", "RunSpec", "load_experiment",
@@ -76,48 +77,22 @@ _QUALITY_KEYS = {"n_samples": "n_samples", "max_delay": "max_delay", "streams": 
 #: defaults of the quality task where they differ from lnp_brian.quality.reservoir_quality's
 #: (smaller: it runs after every pruning iteration)
 QUALITY_DEFAULTS = {"n_samples": 1000, "max_delay": 40, "streams": 100, "stream_length": 20}
-from collections.abc import Mapping as _Mapping  # noqa: E402  (the two tables below)
+def _pruning_fields() -> list:
+    """(field, type) of every PruneConfig field, the type being the first of the annotation's
+    union (``int | None`` -> int)."""
+    import typing
 
-
-class _FromPruneConfig(_Mapping):
-    """A table built from :class:`lnp_brian.pruning.PruneConfig`'s fields on first use (that
-    module loads Brian2, so not when this one is imported): ``build`` gets (field, type) pairs,
-    the type being the first of the annotation's union (``int | None`` -> int)."""
-
-    def __init__(self, build):
-        self._build, self._table = build, None
-
-    def _get(self) -> dict:
-        if self._table is None:
-            import typing
-
-            from .pruneconfig import PruneConfig
-
-            hints = typing.get_type_hints(PruneConfig)
-            self._table = self._build([(f, (typing.get_args(hints[f.name]) or (hints[f.name],))[0])
-                                       for f in dataclasses.fields(PruneConfig)])
-        return self._table
-
-    def __getitem__(self, key):
-        return self._get()[key]
-
-    def __iter__(self):
-        return iter(self._get())
-
-    def __len__(self):
-        return len(self._get())
-
-    def __repr__(self):
-        return repr(self._get())
+    hints = typing.get_type_hints(PruneConfig)
+    return [(f, (typing.get_args(hints[f.name]) or (hints[f.name],))[0]) for f in dataclasses.fields(PruneConfig)]
 
 
 #: the [pruning] keys of an experiment file and their types: PruneConfig's fields, named by
 #: their metadata "key" where it is given (None: not a [pruning] key)
-_PRUNING_KEYS = _FromPruneConfig(lambda fields: {f.metadata.get("key", f.name): kind for f, kind in fields
-                                                 if f.metadata.get("key", f.name) is not None})
+_PRUNING_KEYS = {f.metadata.get("key", f.name): kind for f, kind in _pruning_fields()
+                 if f.metadata.get("key", f.name) is not None}
 #: PruneConfig fields -> experiment file keys where they differ (lyapunov_copies -> copies)
-_PRUNE_FIELDS = _FromPruneConfig(lambda fields: {f.name: f.metadata["key"] for f, _ in fields
-                                                 if f.metadata.get("key") not in (None, f.name)})
+_PRUNE_FIELDS = {f.name: f.metadata["key"] for f, _ in _pruning_fields()
+                 if f.metadata.get("key") not in (None, f.name)}
 # task defaults (used by the runs and by the checks of load_experiment)
 SERIES_SAMPLES = 2000
 SERIES_SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
@@ -137,7 +112,8 @@ _NETWORK_COLUMNS = [
     "iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr", "mean_rate_hz",
     "exc_neurons", "inh_neurons", "lambda_max_d0", "max_re_eig_A", "spectral_distance", "eig_distance_M",
     "zero_gain_fraction",
-    "lyapunov_cv", "jaccard_magnitude", "mean_input_change", "clipped", "ipr_M_dense", "ipr_M_pruned",
+    "lyapunov_cv", "jaccard_magnitude", "mean_input_change", "input_change_exc", "input_change_inh", "clipped",
+    "ipr_M_dense", "ipr_M_pruned",
     "ipr_M_grown", "regrown", "objective_first", "objective_best", "tau_cv_before", "tau_cv_after",
     "neuron_overshoot", "betweenness_hop_spearman",
 ]
@@ -677,8 +653,6 @@ def grid(cfg: ExperimentConfig) -> list[RunSpec]:
 
 
 def _prune_config(cfg: ExperimentConfig, method: str, steps: dict, seed: int):
-    from .pruneconfig import PruneConfig
-
     p = dict(cfg.pruning)
     for key, fld in _PRUNE_FIELDS.items():
         if fld in p:

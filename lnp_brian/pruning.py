@@ -457,13 +457,13 @@ class Pruner:
 
     def _lnp_step(self, net, n_target, m_target, seed, k, gen, info):
         cfg, steps = self.config, self.config.steps
-        # 5.1 operating point and open-loop gains: those of the last measurement of ``net``
+        # step 1 (docs/method.md): operating point and open-loop gains of the last measurement of ``net``
         with self._timed("operating_point"):
             op = self.operating_point(net, derive_seed(cfg.seed, f"measure{k - 1}"))
         info["zero_gain_fraction"] = op.zero_gain_fraction
         live = net.live_synapses()
         idx = np.flatnonzero(live)
-        # 5.2-5.3 per-neuron exponents and the Lyapunov matrix
+        # steps 2-3: per-neuron exponents and the Lyapunov matrix
         importance = None
         if steps["lyapunov"] != "off":
             with self._timed("exponents"):
@@ -477,7 +477,7 @@ class Pruner:
                     importance = random_counterpart(importance, gen)
             info["mean_exponent"] = float(np.nanmean(lam))
             info["lyapunov_cv"] = float(importance.std() / importance.mean())
-        # 5.4 spectral sampling on the effective coupling, to the count that neuron removal
+        # step 4: spectral sampling on the effective coupling, to the count that neuron removal
         # will leave at the target (corrected exactly, at random, after it)
         with self._timed("sparsify"):
             coupling = op.coupling(net)
@@ -504,7 +504,7 @@ class Pruner:
             prob[idx] = sample.probability
             score = np.zeros(len(net.w))
             score[idx] = sample.symmetric_weight * sample.resistance * sample.importance
-        # 5.5 neuron pruning on the sparsified graph (counts after isolated neurons are dropped)
+        # step 5: neuron pruning on the sparsified graph (counts after isolated neurons are dropped)
         with self._timed("node_pruning"):
             sparse_net = _drop_isolated(sparse_net)
             if steps["node_pruning"] != "off":
@@ -512,7 +512,7 @@ class Pruner:
             info["neuron_overshoot"] = int(max(n_target - sparse_net.n_active, 0))
         weights = self._weights(net)
         sparse_net = _sample_to(sparse_net, m_target - budget, prob, score, weights, self._wmax, cfg.reweight, gen)
-        # 5.6 delocalisation of M's leading eigenvectors
+        # step 6: delocalisation of M's leading eigenvectors
         with self._timed("delocalize"):
             M = op.M(sparse_net.W)
             _, vecs = leading_eigenvectors(M, cfg.ipr_vectors, sparse_net.active, by="modulus")
@@ -526,7 +526,7 @@ class Pruner:
                 # budget left (delocalised already, or re-growth stopped helping): sampled by score
                 sparse_net = _sample_to(sparse_net, m_target, prob, score, weights, self._wmax, cfg.reweight, gen)
             info["ipr_M_grown"] = mean_ipr
-        # 5.7 timescale optimisation
+        # step 7: timescale optimisation
         if steps["timescale"] != "off" and "tau_m" in sparse_net.params:
             with self._timed("timescale"):
                 sparse_net = self._optimise_timescales(sparse_net, op, seed, gen, info)

@@ -71,7 +71,8 @@ def test_quality_task_loads_with_defaults(tmp_path):
                 "max_re_eig_A"):
         assert col in ex.SUMMARY_METRICS
     new = ["exc_neurons", "inh_neurons", "lambda_max_d0", "max_re_eig_A", "spectral_distance", "eig_distance_M",
-           "zero_gain_fraction", "lyapunov_cv", "jaccard_magnitude", "mean_input_change", "clipped", "ipr_M_dense",
+           "zero_gain_fraction", "lyapunov_cv", "jaccard_magnitude", "mean_input_change", "input_change_exc",
+           "input_change_inh", "clipped", "ipr_M_dense",
            "ipr_M_pruned", "ipr_M_grown", "regrown", "objective_first", "objective_best", "tau_cv_before",
            "tau_cv_after", "neuron_overshoot", "betweenness_hop_spearman"]
     at = cols.index("mean_rate_hz") + 1
