@@ -49,7 +49,7 @@ from .results import SimResult
 from .units import parse_quantity, unit_string
 
 __all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable", "SimulationInterrupted",
-           "TopologyMismatch", "Extension", "compile_count", "versions"]
+           "TopologyMismatch", "Extension", "SimulatorOwner", "compile_count", "versions"]
 
 BUILD_FORMAT = "lnp_brian.build/1"
 MAKE_LOG = "lnp_make.log"
@@ -140,6 +140,32 @@ def _check_completed(results: Path, device: str) -> None:
 
 def _to_seconds(value, name) -> float:
     return float(parse_quantity(value, "second", where=name))
+
+
+class SimulatorOwner:
+    """Mixin for an object built around one :class:`Simulator` held as ``self.sim`` (a
+    Lyapunov engine, the gain replay, a task runner): its compilation count, its simulated
+    time, and closing it, also as a context manager."""
+
+    @property
+    def compilations(self) -> int:
+        """Compilations of this build (1 on a standalone device, 0 when reused or runtime)."""
+        return self.sim.compilations
+
+    @property
+    def duration(self) -> float:
+        """Simulated time of every run (s)."""
+        return self.sim.duration
+
+    def close(self):
+        """Delete the simulator's build directory (if the simulator created it)."""
+        self.sim.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class Extension:

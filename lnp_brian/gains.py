@@ -34,7 +34,7 @@ import numpy as np
 from brian2 import second
 from scipy.special import dawsn, erfcx
 
-from .backends import Simulator
+from .backends import Simulator, SimulatorOwner
 from .inputs import OUNoise, PoissonNoise, Stimulus, default_input
 from .model import ModelSpec
 from .network import Network
@@ -244,7 +244,7 @@ def _uncoupled(network: Network) -> Network:
     return network.replace(pre=empty, post=empty, w=np.zeros(0), syn_mask=np.zeros(0, bool), syn_params={})
 
 
-class ReplayGains:
+class ReplayGains(SimulatorOwner):
     """One compiled build that measures open-loop gains by replay, for every re-run.
 
     The build is the network's neurons without recurrent synapses, in three copies (extra
@@ -290,25 +290,20 @@ class ReplayGains:
         self.bias = float(parse_quantity(bias, spec.neuron.input_dim, where="bias"))
         if not self.bias > 0:
             raise ValueError(f"bias must be positive, got {self.bias:g}")
-        self.duration = float(parse_quantity(duration, "second", where="duration"))
+        duration = float(parse_quantity(duration, "second", where="duration"))  # self.duration once built
         self.record_dt = float(parse_quantity(record_dt, "second", where="record_dt"))
         self.transient = float(parse_quantity(transient, "second", where="transient"))
-        if not 0 <= self.transient < self.duration:
-            raise ValueError(f"transient ({self.transient:g} s) must lie in [0, duration = {self.duration:g} s)")
-        steps = self.duration / self.record_dt
+        if not 0 <= self.transient < duration:
+            raise ValueError(f"transient ({self.transient:g} s) must lie in [0, duration = {duration:g} s)")
+        steps = duration / self.record_dt
         if self.record_dt <= 0 or abs(steps - round(steps)) > 1e-6:
-            raise ValueError(f"duration {self.duration:g} s must be a whole number of record_dt {self.record_dt:g} s")
+            raise ValueError(f"duration {duration:g} s must be a whole number of record_dt {self.record_dt:g} s")
         self.n_samples = int(round(steps))
         self.n = network.n
         self.network = _uncoupled(network)
         stim = Stimulus(np.zeros((self.n_samples, self.n)), dt=self.record_dt * second)  # channel j -> neuron j
-        self.sim = Simulator(self.network, device, duration=self.duration * second, dt=dt, inputs=[self.noise, stim],
+        self.sim = Simulator(self.network, device, duration=duration * second, dt=dt, inputs=[self.noise, stim],
                              copies=self.COPIES, build_dir=build_dir, reuse=reuse, threads=threads)
-
-    @property
-    def compilations(self) -> int:
-        """Compilations of this build (1 on a standalone device, 0 when reused or runtime)."""
-        return self.sim.compilations
 
     def _input(self, synaptic_input) -> np.ndarray:
         if isinstance(synaptic_input, tuple):
@@ -374,15 +369,6 @@ class ReplayGains:
                 "record_dt_s": self.record_dt, "run_seconds": wall, "compilations": self.compilations,
                 "noise": self.noise.describe(), "target": self.target}
         return GainResult(rates=r0, gains=gains, rates_minus=r_minus, rates_plus=r_plus, bias=d, info=info)
-
-    def close(self):
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ------------------------------------------------------------------------------ Siegert

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import brian2 as b2
 
-from .backends import Extension, Simulator
+from .backends import Extension, Simulator, SimulatorOwner
 from .inputs import OUNoise, PoissonNoise, split_inputs
 from .network import Network
 from .units import parse_quantity, unit_string
@@ -197,7 +197,7 @@ def _shared(inputs, model):
     return [x for x in (noise, stim, spikes) if x is not None]
 
 
-class TwoTrajectory:
+class TwoTrajectory(SimulatorOwner):
     """A compiled build of a reference copy plus ``perturbed`` copies of a network, with a
     :class:`DivergenceMonitor`; each :meth:`run` injects new kicks and returns the log growth
     per interval of every perturbed copy. Re-running never recompiles.
@@ -258,14 +258,6 @@ class TwoTrajectory:
         steps = self.interval / self.sim.dt
         if abs(steps - round(steps)) > 1e-6:
             raise ValueError(f"interval {self.interval} s must be a multiple of dt {self.sim.dt} s")
-
-    @property
-    def compilations(self) -> int:
-        return self.sim.compilations
-
-    @property
-    def duration(self) -> float:
-        return self.sim.duration
 
     def random_kicks(self, d0, rng: np.random.Generator) -> dict:
         """Kicks of scaled size ``d0`` (scalar or per perturbed copy) in random directions

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import brian2 as b2
 
-from .backends import Extension, Simulator
+from .backends import Extension, Simulator, SimulatorOwner
 from .brianobjects import NEURONS
 from .network import Network
 from .units import parse_quantity, unit_string
@@ -464,7 +464,7 @@ def _block_stderr(t, L, blocks: int = _BLOCKS):
     return rates.std(axis=-1, ddof=1) / np.sqrt(nb)
 
 
-class TangentSpectrum:
+class TangentSpectrum(SimulatorOwner):
     """One build of an ODE model with ``k`` tangent vectors; :meth:`run` computes the spectrum
     for new initial conditions, start frames, transients or parameter values without
     recompiling.
@@ -524,14 +524,6 @@ class TangentSpectrum:
                              progress=progress, runtime_target=runtime_target, extensions=[self.extension])
 
     @property
-    def compilations(self) -> int:
-        return self.sim.compilations
-
-    @property
-    def duration(self) -> float:
-        return self.sim.duration
-
-    @property
     def names(self) -> tuple:
         return self.system.names
 
@@ -588,16 +580,6 @@ class TangentSpectrum:
                           build_seconds=self.sim.timings.get("build"),
                           compile_seconds=self.sim.timings.get("compile"))
         return out
-
-    def close(self):
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def spectrum_in_build(model_or_network, k: int | None = None, *, duration="100 s", transient="10 s",
                       interval="10 ms", dt=None, device: str = "cpp_standalone", seed: int = 0,

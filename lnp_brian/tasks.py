@@ -59,7 +59,7 @@ from brian2 import second
 from brian2.units.fundamentalunits import Quantity
 
 from . import metrics
-from .backends import Simulator, compile_count, simulation_dt
+from .backends import Simulator, SimulatorOwner, compile_count, simulation_dt
 from .datasets import SeriesTask, logistic_pixels_baseline, persistence_baseline, poisson_rates, ridge_baseline
 from .esn import esn_baseline
 from .inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, background_noise
@@ -399,7 +399,7 @@ def _series_key(task: SeriesTask) -> str:
 # ==========================================================================================
 # common machinery
 # ==========================================================================================
-class _Runner:
+class _Runner(SimulatorOwner):
     """Simulator ownership, plasticity (freeze / STDP phase), progress and bookkeeping."""
 
     kind = "task"
@@ -501,16 +501,6 @@ class _Runner:
                 "runs": None, "wall_seconds": time.perf_counter() - t_start,
                 "network_summary": trained.summary(),
                 "network": trained, "w": trained.w.copy()}
-
-    def close(self):
-        """Delete the simulator's build directory (if the runner's simulator created it)."""
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ==========================================================================================
