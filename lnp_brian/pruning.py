@@ -61,8 +61,8 @@ from .pruneconfig import (AUTO_PIVOTS, EXACT_BETWEENNESS_MAX, GAINS, METHODS, MO
 from .seeding import derive_seed, rng
 from .sparsify import (expected_count_rho, input_change, jaccard, magnitude_keep, sample_without_replacement,
                        sparsify_synapses)
-from .timescales import (optimise_timescales, parameter_bounds, random_timescales, spectral_distance,
-                         timescale_objective)
+from .timescales import (leading_real_parts, optimise_timescales, parameter_bounds, random_timescales,
+                         spectral_distance, timescale_objective)
 
 __all__ = ["STEPS", "MODES", "METHODS", "PruneConfig", "PruneConfigError", "Pruner", "PruneResult", "OperatingPoint", "ipr",
            "leading_eigenvectors", "schedule", "random_counterpart", "CheckpointError", "verify_checkpoint",
@@ -377,12 +377,11 @@ class Pruner:
         W = net.W
         A = op.A(W)[idx][:, idx]
         M = op.M(W)[idx][:, idx]
-        eig_a = _eigenvalues(A, "LR")
-        eig_m = _eigenvalues(M)
+        # the same routine as the timescale objective's, so both compare like with like
+        spectrum = leading_real_parts(A, self.config.spectrum_k)
         _, vecs = leading_eigenvectors(M, self.config.ipr_vectors, by="modulus")
-        k = min(self.config.spectrum_k, len(idx))
-        return {"spectrum": np.sort(eig_a.real)[::-1][:k], "max_re_eig_A": float(eig_a.real.max()),
-                "eig_M": eig_m, "mean_ipr": float(ipr(vecs).mean())}
+        return {"spectrum": spectrum, "max_re_eig_A": float(spectrum[0]), "eig_M": _eigenvalues(M),
+                "mean_ipr": float(ipr(vecs).mean())}
 
     def reference(self) -> dict:
         """The dense network's linear summary (at the iteration-0 measurement seed)."""
@@ -881,12 +880,12 @@ def _pathway_maxima(net: Network) -> np.ndarray:
     return out
 
 
-def _eigenvalues(X, which: str = "LM") -> np.ndarray:
-    """All eigenvalues of a square sparse matrix (LAPACK), or its 200 leading ones (ARPACK,
-    ``which``) above EIG_DENSE_MAX rows."""
+def _eigenvalues(X) -> np.ndarray:
+    """All eigenvalues of a square sparse matrix (LAPACK), or its 200 of largest modulus
+    (ARPACK) above EIG_DENSE_MAX rows."""
     n = X.shape[0]
     if n <= EIG_DENSE_MAX:
         return np.linalg.eigvals(X.toarray())
     from scipy.sparse.linalg import eigs
 
-    return eigs(sp.csr_matrix(X), k=min(200, n - 2), which=which, return_eigenvectors=False)
+    return eigs(sp.csr_matrix(X), k=min(200, n - 2), which="LM", return_eigenvectors=False)
