@@ -49,7 +49,8 @@ from .results import SimResult
 from .units import parse_quantity, unit_string
 
 __all__ = ["Simulator", "simulate", "DEVICES", "BackendError", "GPUUnavailable", "SimulationInterrupted",
-           "TopologyMismatch", "Extension", "SimulatorOwner", "compile_count", "versions"]
+           "TopologyMismatch", "Extension", "SimulatorOwner", "compile_count", "versions", "request_stop",
+           "clear_stop_request"]
 
 BUILD_FORMAT = "lnp_brian.build/1"
 MAKE_LOG = "lnp_make.log"
@@ -59,6 +60,27 @@ _compilations = 0
 # complete. Here Ctrl-C raises KeyboardInterrupt as everywhere else in Python; the checks in
 # Simulator.run catch a run that still ended early (e.g. a binary compiled with the handler).
 b2.prefs.core.stop_on_keyboard_interrupt = False
+# Set by request_stop (the CLI's signal handlers). A KeyboardInterrupt alone can be lost: Python
+# drops exceptions raised inside finalisers and weakref callbacks, which Brian2 runs often.
+_stop_requested = threading.Event()
+
+
+def request_stop() -> None:
+    """Stop simulating in this process: the runtime run in progress ends at its next time step
+    (and raises :class:`SimulationInterrupted`), and every later :meth:`Simulator.run` raises it
+    before it starts. Safe to call from a signal handler."""
+    _stop_requested.set()
+    b2.Network._globally_stopped = True  # what brian2.stop() sets; run() checks it every step
+
+
+def _stop_if_requested() -> None:
+    if _stop_requested.is_set():
+        b2.stop()
+
+
+def clear_stop_request() -> None:
+    """Allow simulations again after :func:`request_stop` (a new command in the same process)."""
+    _stop_requested.clear()
 
 
 class SimulationInterrupted(KeyboardInterrupt):
@@ -348,7 +370,10 @@ class Simulator:
         with _build_lock, _device("runtime"):
             b2.defaultclock.dt = self.dt * b2.second
             self._objs = self._create(unique_names=True)
-            self._net = b2.Network(self._objs.all)
+            # the check stops the loop at its next step once request_stop was called, even when
+            # the request came before run() started (which clears brian2's own stop flag)
+            stop_check = b2.NetworkOperation(_stop_if_requested, when="end")
+            self._net = b2.Network(self._objs.all, stop_check)
             self._net.store("lnp_initial")
 
     def _run_runtime(self, values: dict, seed: int) -> SimResult:
@@ -365,8 +390,9 @@ class Simulator:
                 obj.variables[var].set_value(arr)
             b2.seed(seed)
             self._net.run(self.duration * b2.second, namespace={}, **self._run_kwargs())
-            reached = float(self._net.t_)
-            if reached < self.duration - 0.5 * self.dt:
+            # a run stopped in its first step leaves t_ as Brian2's view of the clock's time
+            reached = float(np.ravel(np.asarray(self._net.t_))[0])
+            if reached < self.duration - 0.5 * self.dt or _stop_requested.is_set():
                 raise SimulationInterrupted(f"the simulation stopped at {reached:g} s of {self.duration:g} s")
             spike_t = spike_i = None
             if objs.spike_monitor is not None:
@@ -746,6 +772,8 @@ class Simulator:
         for ext in self.extensions:
             values.update(ext.values(self))
         values[(SEED, "noise_seed")] = np.array([int(seed) % (2**31 - 1)])
+        if _stop_requested.is_set():
+            raise SimulationInterrupted("a stop was requested (Ctrl-C or a signal) before the run started")
         t0 = time.perf_counter()
         if self.device == "runtime":
             res = self._run_runtime(values, int(seed))

@@ -408,7 +408,7 @@ def main(argv=None) -> int:
     error, printed as one line, 130 interrupted by Ctrl-C or SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = _interrupt_handlers()
+    restore = _interrupt_handlers()
     try:
         return _dispatch(args, argv)
     except KeyboardInterrupt:
@@ -422,8 +422,7 @@ def main(argv=None) -> int:
         print(f"lnp-brian {args.command}: error: {message}", file=sys.stderr)
         return 2
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 def user_error_message(exc: BaseException) -> str | None:
@@ -450,23 +449,42 @@ def _interrupt_handlers():
     """In the main thread: Ctrl-C raises KeyboardInterrupt (Python's own handler, in place of
     Brian2's, which turns it into a quiet early stop; a process started with SIGINT ignored,
     such as a background job, keeps ignoring it), and SIGTERM ends a command the same way
-    (status 'interrupted'). Returns the previous SIGTERM handler."""
+    (status 'interrupted'). Returns a function that puts the previous handlers back."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return lambda: None
     import brian2
 
+    from .backends import clear_stop_request, request_stop
+
+    clear_stop_request()
     started_with = getattr(getattr(brian2, "_int_handler", None), "previous_handler", None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN if started_with is signal.SIG_IGN else signal.default_int_handler)
     main_pid = os.getpid()
 
     def handler(signum, frame):
-        if os.getpid() != main_pid:  # a forked worker: die as usual
+        if signum == signal.SIGTERM and os.getpid() != main_pid:  # a forked worker: die as usual
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        # the exception alone can be swallowed (raised inside a finaliser): the request makes
+        # the simulation in progress, and any later one, stop as well
+        request_stop()
         raise KeyboardInterrupt(f"signal {signum}")
 
-    return signal.signal(signal.SIGTERM, handler)
+    def unraisable(info):  # an interrupt dropped inside a finaliser: the stop request acts on it
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            previous_hook(info)
+
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN if started_with is signal.SIG_IGN
+                                             else handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, handler)}
+
+    def restore():
+        sys.unraisablehook = previous_hook
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
 
 
 def _dispatch(args, argv) -> int:

@@ -195,3 +195,27 @@ def test_poisson_stimulus_drives_network_identically_on_both_backends(small_hrsn
     silent = sim.run(seed=3, input_rates=np.zeros_like(rates))
     assert len(silent.input_spike_t) == 0 and len(silent.spike_t) == 0
     assert sim.compilations == 1
+
+
+def test_request_stop_ends_a_runtime_run_and_blocks_the_next(small_hrsnn):
+    """request_stop (what the CLI's Ctrl-C handler calls) ends a long runtime run within a few
+    steps, even when it comes before the run starts, and a stopped run is never returned."""
+    import threading
+    import time
+
+    from lnp_brian.backends import SimulationInterrupted, clear_stop_request, request_stop
+
+    sim = lb.Simulator(small_hrsnn, "runtime", duration="300 s")
+    try:
+        timer = threading.Timer(1.0, request_stop)
+        t0 = time.perf_counter()
+        timer.start()
+        with pytest.raises(SimulationInterrupted, match="stopped at"):
+            sim.run(seed=1)
+        assert time.perf_counter() - t0 < 10  # 300 s of biological time would take minutes
+        with pytest.raises(SimulationInterrupted, match="before the run started"):
+            sim.run(seed=1)
+    finally:
+        clear_stop_request()
+    sim.duration = 0.01
+    assert sim.run(seed=1).info["seed"] == 1  # allowed again after clear_stop_request
