@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
-.PHONY: venv run simulate test test-all test-slow bench clean
+.PHONY: venv run simulate test test-all test-slow bench docs clean
 
 # (Re)create the virtual environment when it is missing, has a Python older than
 # 3.12, or the package metadata changed.
@@ -23,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml
 	    rm -rf $(VENV); "$$py" -m venv $(VENV); \
 	fi; \
 	echo "installing lnp_brian and its pinned dependencies into $(VENV) (about 80 s the first time)"; \
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,cuda]'; \
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,cuda,docs]'; \
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -43,6 +43,11 @@ simulate: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow and not gpu" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# The documentation site from docs/ and the docstrings, warnings as errors -> docs/_build/html
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "documentation: docs/_build/html/index.html"
+
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow and not gpu" $(PYTEST_ARGS)
 
@@ -55,7 +60,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build
 
 # GPU check of cuda_standalone on the lent GPU machine (README "GPU check", issue 7).
 # `make gpu-wheels` fills the ignored folder .whl/ with what that machine lacks, as wheels for

@@ -21,7 +21,7 @@ def parse(description: str) -> argparse.Namespace:
 
 
 def rows_and_tasks(args):
-    from lnp_brian.experiment import read_results
+    from lnp_brian.experiment.runner import read_results
 
     rows = read_results(args.experiment)
     tasks = [args.task] if args.task else sorted({r["task"] for r in rows})
@@ -37,7 +37,7 @@ def save_per_task(args, kind: str, plot) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lnp_brian.report import FIGURES
+    from lnp_brian.report.summary import FIGURES
 
     rows, tasks = rows_and_tasks(args)
     for task in tasks:

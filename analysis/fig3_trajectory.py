@@ -6,7 +6,7 @@ score (Lorenz63 NRMSE) of the network pruned after each iteration, mean ± std o
 
 from _common import parse, save_per_task
 
-from lnp_brian.report import plot_trajectory
+from lnp_brian.report.summary import plot_trajectory
 
 if __name__ == "__main__":
     save_per_task(parse(__doc__.splitlines()[0]), "trajectory", plot_trajectory)

@@ -6,7 +6,7 @@ operations per sample, one marker per method and iteration, error bars over seed
 
 from _common import parse, save_per_task
 
-from lnp_brian.report import plot_score_vs_sops
+from lnp_brian.report.summary import plot_score_vs_sops
 
 if __name__ == "__main__":
     save_per_task(parse(__doc__.splitlines()[0]), "sops", plot_score_vs_sops)

@@ -6,7 +6,7 @@
 
 from _common import parse, save_per_task
 
-from lnp_brian.report import plot_ablation
+from lnp_brian.report.summary import plot_ablation
 
 if __name__ == "__main__":
     save_per_task(parse(__doc__.splitlines()[0]), "ablation", plot_ablation)

@@ -57,7 +57,7 @@ def metric_rows(rows):
 
 
 def main(argv=None):
-    from lnp_brian.experiment import read_results
+    from lnp_brian.experiment.runner import read_results
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", type=Path, help="experiment directory written by `lnp-brian experiment`")
@@ -116,7 +116,7 @@ def _figure(rows, models, methods, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lnp_brian.report import method_style
+    from lnp_brian.report.summary import method_style
 
     panels = metric_rows(rows)
     if not panels:

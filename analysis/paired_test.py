@@ -55,7 +55,7 @@ def compare(a: dict, b: dict) -> dict:
 
 
 def main(argv=None):
-    from lnp_brian.experiment import read_results
+    from lnp_brian.experiment.runner import read_results
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", type=Path)

@@ -7,8 +7,8 @@ to summary.csv and summary.txt.
 
 from _common import parse
 
-from lnp_brian.experiment import read_results, summarise, write_summary
-from lnp_brian.report import summary_table
+from lnp_brian.experiment.runner import read_results, summarise, write_summary
+from lnp_brian.report.summary import summary_table
 
 if __name__ == "__main__":
     args = parse(__doc__.splitlines()[0])

@@ -52,7 +52,7 @@ FEATURES = ("counts", "sqrt", "halves", "counts+trace20")
 def split_indices(n_train=300, n_test=200, n_val=300, data_seed=0, val_seed=12345):
     """Indices (into load_digits()) of the runner's training and test images, and of
     validation images drawn from the digits in neither."""
-    from lnp_brian.datasets import digits, stratified_split
+    from lnp_brian.tasks.datasets import digits, stratified_split
 
     images, labels = digits()
     idx = np.arange(len(images))
@@ -68,7 +68,7 @@ class SweepRunner:
     timing and encoder are set per configuration (see the module docstring)."""
 
     def __init__(self, net, x_train, y_train, x_eval, y_eval, device, build_dir, seed, duration_s):
-        from lnp_brian.tasks import ImageTaskRunner
+        from lnp_brian.tasks.runners import ImageTaskRunner
 
         per_slot = 2 * GRID_MS * 1e-3
         batch = int(round(duration_s / per_slot))
@@ -92,7 +92,7 @@ class SweepRunner:
 
     def weights(self, fraction, weight_pA):
         """The runner's own seeded input synapses for this fraction and mean weight."""
-        from lnp_brian.seeding import rng
+        from lnp_brian.core.seeding import rng
 
         g = rng(self.seed, "tasks.images.input_synapses")
         connected = g.random((self.K, self.n)) < fraction
@@ -108,7 +108,7 @@ class SweepRunner:
 
     def features(self, x, stage, noise_seed):
         """Every feature variant of images x (n, 64), SOPs per image and mean rate (Hz)."""
-        from lnp_brian.readout import count_features, filtered_features
+        from lnp_brian.simulation.traces import count_features, filtered_features
 
         r = self.r
         _, totals, _, kept = r.features(x, seed=noise_seed, stage=stage, keep_results=True)
@@ -129,7 +129,7 @@ class SweepRunner:
 
 
 def score(Xtr, ytr, Xev, yev):
-    from lnp_brian.readout import ClassifierReadout
+    from lnp_brian.tasks.readout import ClassifierReadout
 
     est = ClassifierReadout().fit(Xtr, ytr)
     return float(np.mean(est.predict(Xev) == yev)), float(est.C_)
@@ -137,8 +137,8 @@ def score(Xtr, ytr, Xev, yev):
 
 def main(argv=None):
     import lnp_brian as lb
-    from lnp_brian.datasets import logistic_pixels_baseline
-    from lnp_brian.tasks import images_to_inputs
+    from lnp_brian.tasks.datasets import logistic_pixels_baseline
+    from lnp_brian.tasks.runners import images_to_inputs
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="hrsnn")

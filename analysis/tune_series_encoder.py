@@ -22,8 +22,8 @@ import numpy as np
 
 def fit_scores(runner, X, task, blocks):
     """Validation and test NRMSE of the default readout on feature matrix X."""
-    from lnp_brian import metrics
-    from lnp_brian.tasks import default_series_readout
+    from lnp_brian.tasks import metrics
+    from lnp_brian.tasks.runners import default_series_readout
 
     est = default_series_readout(blocks).fit(X[task.train.index], task.train.targets)
     return {split: float(metrics.nrmse(task.split(split).targets, est.predict(X[task.split(split).index])))
@@ -51,8 +51,8 @@ def columns(runner, X, n_active, *, taus=None, input_term=True, features="spikes
 
 def main(argv=None):
     import lnp_brian as lb
-    from lnp_brian import datasets as ds
-    from lnp_brian.tasks import SeriesTaskRunner
+    from lnp_brian.tasks import datasets as ds
+    from lnp_brian.tasks.runners import SeriesTaskRunner
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="hrsnn")

@@ -67,7 +67,7 @@ def reset_peak_rss() -> bool:
 def connectivity(kind: str, n: int, k: float = K) -> tuple[str, dict]:
     """(model, connectivity table) with about k synapses per neuron."""
     import lnp_brian as lb
-    from lnp_brian.network import connectivity_with_p
+    from lnp_brian.network.network import connectivity_with_p
 
     if kind == "random":
         return "hrsnn", connectivity_with_p("hrsnn", min(1.0, k / n))
@@ -89,8 +89,8 @@ def build_once(kind: str, n: int, method: str, seed: int) -> dict:
     import numpy as np
 
     import lnp_brian as lb
-    import lnp_brian.network as netmod
-    from lnp_brian import connectivity as C
+    import lnp_brian.network.network as netmod
+    from lnp_brian.network import connectivity as C
 
     model, conn = connectivity(kind, n)
     lb.load_model(model)  # (parsed once, outside the timing)
@@ -228,7 +228,7 @@ def main(argv=None) -> int:
         [5_000, 20_000] if args.quick else [20_000, 100_000])
     kinds_sizes = args.kinds_sizes if args.kinds_sizes is not None else (
         [20_000] if args.quick else [20_000, 100_000])
-    from lnp_brian.connectivity import DENSE_MAX_N
+    from lnp_brian.network.connectivity import DENSE_MAX_N
 
     plan = [("random", n, "sparse") for n in sizes] + [("random", n, "dense") for n in dense_sizes]
     for kind in ("clustered", "watts_strogatz"):

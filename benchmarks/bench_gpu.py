@@ -99,8 +99,8 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------- machine
 def preflight() -> dict:
     """GPU, nvcc and cuRAND, or GPUUnavailable (before anything is built)."""
-    from lnp_brian import cuda
-    from lnp_brian.backends import GPUUnavailable
+    from lnp_brian.brian import cuda
+    from lnp_brian.simulation.simulator import GPUUnavailable
 
     missing = cuda.unavailable()
     if missing:
@@ -153,7 +153,7 @@ def drive(n: int, steps: int, channels: int = 3, seed: int = 0):
 
 def hrsnn_network(n: int, k: float, seed: int):
     import lnp_brian as lb
-    from lnp_brian.connectivity import DENSE_MAX_N
+    from lnp_brian.network.connectivity import DENSE_MAX_N
 
     conn = {"kind": "random", "p": min(1.0, k / n)}
     t0 = time.perf_counter()
@@ -223,7 +223,7 @@ class Bench:
         log(f"ERROR in {what}: {type(exc).__name__}: {exc}")
 
     def save(self):
-        from lnp_brian.files import write_json
+        from lnp_brian.core.files import write_json
 
         self.results["elapsed_s"] = self.elapsed()
         write_json(self.out / "results_gpu.json", self.results)
@@ -282,7 +282,7 @@ class Bench:
         return True
 
     def note_cuda_failure(self, exc: BaseException):
-        from lnp_brian.backends import BackendError
+        from lnp_brian.simulation.simulator import BackendError
 
         if isinstance(exc, BackendError) and "compilation failed" in str(exc):
             self.cuda_broken = str(exc)
@@ -330,7 +330,7 @@ class Bench:
     def step_lorenz(self):
         """Step 2: λ_max of Lorenz63 on both devices (and the GPU's copy throughput)."""
         import lnp_brian as lb
-        from lnp_brian import lyapunov as ly
+        from lnp_brian.lyapunov import finite_size as ly
 
         if not self.cuda_ok("lorenz63"):
             return
@@ -417,7 +417,7 @@ class Bench:
 
     def step_batch(self):
         """Step 4: batched Lyapunov perturbation copies of a spiking network."""
-        from lnp_brian import lyapunov as ly
+        from lnp_brian.lyapunov import finite_size as ly
 
         if not self.cuda_ok("lyapunov batch"):
             return
@@ -549,7 +549,7 @@ def main(argv=None) -> int:
         import setuptools  # noqa: F401  (else only its .pth file does, which PYTHONPATH skips)
     except ImportError:
         pass
-    from lnp_brian.backends import GPUUnavailable
+    from lnp_brian.simulation.simulator import GPUUnavailable
 
     try:
         gpu = preflight()

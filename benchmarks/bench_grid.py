@@ -42,7 +42,7 @@ samples = 800
 def main(argv=None):
     from distributed import LocalCluster
 
-    from lnp_brian.experiment import Experiment, load_experiment
+    from lnp_brian.experiment.runner import Experiment, load_experiment
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100 neurons")

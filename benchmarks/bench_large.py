@@ -23,8 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import lnp_brian as lb
-from lnp_brian.network import connectivity_with_p
-from lnp_brian.pruning import Pruner, PruneConfig
+from lnp_brian.network.network import connectivity_with_p
+from lnp_brian.pruning.config import PruneConfig
+from lnp_brian.pruning.pruner import Pruner
 
 
 def _peak_gib() -> dict:

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 import lnp_brian as lb
-from lnp_brian.lyapunov import TwoTrajectory
-from lnp_brian.pruning import Pruner, PruneConfig
+from lnp_brian.lyapunov.finite_size import TwoTrajectory
+from lnp_brian.pruning.config import PruneConfig
+from lnp_brian.pruning.pruner import Pruner
 
 
 def main(argv=None):

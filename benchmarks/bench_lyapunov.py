@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import lnp_brian as lb
-from lnp_brian import lyapunov as ly
+from lnp_brian.lyapunov import finite_size as ly
 
 
 def main(argv=None):

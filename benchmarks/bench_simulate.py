@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import lnp_brian as lb
-from lnp_brian.model import ModelSpec
+from lnp_brian.model.spec import ModelSpec
 
 HERE = Path(__file__).resolve().parent
 

@@ -70,7 +70,7 @@ def hrsnn_weights(n: int, p: float, seed: int = 1) -> sp.csr_matrix:
 @contextlib.contextmanager
 def count_projections():
     """Counts the random-projection columns the approximate path solves for (0 = exact)."""
-    from lnp_brian import sparsify as S
+    from lnp_brian.graph import sparsify as S
 
     columns = []
     real = S._LaplacianSolver.solve
@@ -88,7 +88,7 @@ def count_projections():
 
 # ---- worker: sparsify_synapses on one network ----------------------------------------------------
 def worker_sparsify(w_path: str, out_path: str, pruned_path: str | None) -> None:
-    from lnp_brian.sparsify import (effective_resistances, expected_count_rho,
+    from lnp_brian.graph.sparsify import (effective_resistances, expected_count_rho,
                                     sparsify_synapses, symmetrize, upper_edges)
 
     W = sp.load_npz(w_path).tocsr()
@@ -176,7 +176,7 @@ def load_pygsp(path: str | None):
 
 
 def worker_pygsp(a_path: str, out_path: str, pygsp_path: str | None, epsilon: float) -> None:
-    from lnp_brian.sparsify import laplacian, upper_edges
+    from lnp_brian.graph.sparsify import laplacian, upper_edges
 
     version, reduction, utils = load_pygsp(pygsp_path)
     A = sp.load_npz(a_path).tocsr()
@@ -215,7 +215,7 @@ def mem_available() -> float:
 
 
 def bench_pygsp(tmp: Path, pygsp_path: str | None, n_wanted: int, epsilon: float = 0.5) -> dict:
-    from lnp_brian.sparsify import (effective_resistances, sparsify_graph, sparsify_synapses,
+    from lnp_brian.graph.sparsify import (effective_resistances, sparsify_graph, sparsify_synapses,
                                     symmetrize, upper_edges)
 
     try:
@@ -294,7 +294,7 @@ def bench_centrality(pruned: sp.csr_matrix, exact: bool = True, pivots: int = 10
     """Betweenness (1/|w| lengths, directed) exact and with ``pivots`` sampled sources."""
     from scipy.stats import spearmanr
 
-    from lnp_brian.centrality import betweenness_sparse
+    from lnp_brian.graph.centrality import betweenness_sparse
 
     n = pruned.shape[0]
     betweenness_sparse(sp.csr_matrix(np.ones((3, 3))))       # import networkit before timing

@@ -1,6 +1,6 @@
 """Lyapunov spectrum of an ODE model: variational equations integrated in the compiled build
-(lnp_brian.tangent) against the Python step-by-step QR integration
-(lnp_brian.lyapunov_spectrum.qr_spectrum_ode, what ``lnp-brian lyapunov --spectrum`` used).
+(lnp_brian.lyapunov.tangent) against the Python step-by-step QR integration
+(lnp_brian.lyapunov.spectrum.qr_spectrum_ode, what ``lnp-brian lyapunov --spectrum`` used).
 
 Lorenz63 (the shipped model file, tau = 1 s), 3 exponents, dt = 1 ms, rk4, Gram–Schmidt/QR
 every 10 ms (10 dt, the Python path's default), 10 s transient. The in-build spectrum is
@@ -20,9 +20,9 @@ import time
 import numpy as np
 
 import lnp_brian as lb
-from lnp_brian import lyapunov as ly
-from lnp_brian import tangent as tg
-from lnp_brian.lyapunov_spectrum import qr_spectrum_ode
+from lnp_brian.lyapunov import finite_size as ly
+from lnp_brian.lyapunov import tangent as tg
+from lnp_brian.lyapunov.spectrum import qr_spectrum_ode
 
 
 def block_stderr(spec, blocks: int = 10):

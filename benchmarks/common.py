@@ -28,7 +28,7 @@ def machine() -> dict:
 
 def save_section(name: str, data: dict) -> None:
     """Replace one benchmark's section of results.json, keeping the others."""
-    from lnp_brian.files import write_json
+    from lnp_brian.core.files import write_json
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[name] = data

@@ -383,7 +383,7 @@ save(axes[0].figure, "counts.png")
 # measures are the same as the LNP pruner's (same seeds, same counts).
 
 # %%
-from lnp_brian.timescales import spectral_distance  # noqa: E402
+from lnp_brian.pruning.timescales import spectral_distance  # noqa: E402
 
 cmp = pruner.compare(pruned)
 cmp_ap = ap_pruner.compare(ap_net)

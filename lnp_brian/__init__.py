@@ -12,26 +12,26 @@ Names are imported on first use (``lnp_brian.Pruner`` loads the pruning module t
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+from .core.version import __version__
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "ModelError": "model", "ModelSpec": "model", "load_model": "model", "shipped_models": "model",
-    "Distribution": "distributions",
-    "Network": "network", "NetworkFileError": "network", "build_network": "network",
-    "OUNoise": "inputs", "PoissonNoise": "inputs", "PoissonStimulus": "inputs", "Stimulus": "inputs",
-    "default_input": "inputs",
-    "DEVICES": "backends", "BackendError": "backends", "GPUUnavailable": "backends", "Simulator": "backends",
-    "TopologyMismatch": "backends", "compile_count": "backends", "simulate": "backends", "versions": "backends",
-    "SimResult": "results",
-    "finite_size_exponents": "lyapunov", "max_exponent": "lyapunov", "per_neuron_exponents": "lyapunov",
-    "NoiseProbe": "probe", "ReplayGains": "gains",
-    "Pruner": "pruning", "PruneConfig": "pruning", "PruneResult": "pruning",
-    "SeriesTaskRunner": "tasks", "ImageTaskRunner": "tasks",
-    "reservoir_quality": "quality", "memory_capacity": "quality", "kernel_rank": "quality",
-    "generalization_rank": "quality",
+    **dict.fromkeys(["ModelError", "ModelSpec", "load_model", "shipped_models"], "model.spec"),
+    "Distribution": "model.distributions",
+    **dict.fromkeys(["Network", "NetworkFileError", "build_network"], "network.network"),
+    **dict.fromkeys(["OUNoise", "PoissonNoise", "PoissonStimulus", "Stimulus", "default_input"], "brian.inputs"),
+    "DEVICES": "core.devices",
+    **dict.fromkeys(["BackendError", "GPUUnavailable", "Simulator", "TopologyMismatch", "compile_count", "simulate",
+                     "versions"], "simulation.simulator"),
+    "SimResult": "simulation.results",
+    **dict.fromkeys(["finite_size_exponents", "max_exponent", "per_neuron_exponents"], "lyapunov.finite_size"),
+    "NoiseProbe": "lyapunov.probe", "ReplayGains": "lyapunov.gains",
+    "PruneConfig": "pruning.config", "Pruner": "pruning.pruner", "PruneResult": "pruning.pruner",
+    "SeriesTaskRunner": "tasks.runners", "ImageTaskRunner": "tasks.runners",
+    **dict.fromkeys(["reservoir_quality", "memory_capacity", "kernel_rank", "generalization_rank"], "tasks.quality"),
 }
-_MODULES = ("datasets", "metrics", "plots", "readout")
+_MODULES = {"datasets": "tasks.datasets", "metrics": "tasks.metrics", "plots": "report.plots",
+            "readout": "tasks.readout"}
 
 __all__ = ["__version__", *_EXPORTS, *_MODULES]
 
@@ -40,7 +40,7 @@ def __getattr__(name):
     if name in _EXPORTS:
         value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
     elif name in _MODULES:
-        value = import_module(f".{name}", __name__)
+        value = import_module(f".{_MODULES[name]}", __name__)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # later lookups skip this function

@@ -14,7 +14,7 @@ import lnp_brian as lb  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
-    from lnp_brian.cuda import gpu_info
+    from lnp_brian.brian.cuda import gpu_info
 
     if gpu_info() is None:
         skip = pytest.mark.skip(reason="needs an NVIDIA GPU")
@@ -86,7 +86,7 @@ def runtime_sim(small_hrsnn, stimulus):
 def lorenz_result(tmp_path_factory):
     """lambda_max of the lorenz63 model file (tau = 1 s) on cpp_standalone, and the number of
     compilations it took (shared by the Lyapunov and dataset tests)."""
-    from lnp_brian import lyapunov as ly
+    from lnp_brian.lyapunov import finite_size as ly
 
     net = lb.build_network("lorenz63")
     before = lb.compile_count()

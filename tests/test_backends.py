@@ -151,7 +151,7 @@ def test_ode_model_runs_and_records(tmp_path):
 
 
 def test_cuda_generates_project_without_gpu(small_hrsnn, tmp_path):
-    from lnp_brian.cuda import gpu_info
+    from lnp_brian.brian.cuda import gpu_info
 
     if gpu_info() is not None:
         pytest.skip("a GPU is present: covered by the gpu-marked tests")
@@ -203,7 +203,8 @@ def test_request_stop_ends_a_runtime_run_and_blocks_the_next(small_hrsnn):
     import threading
     import time
 
-    from lnp_brian.backends import SimulationInterrupted, clear_stop_request, request_stop
+    from lnp_brian.brian.state import clear_stop_request, request_stop
+    from lnp_brian.simulation.simulator import SimulationInterrupted
 
     sim = lb.Simulator(small_hrsnn, "runtime", duration="300 s")
     try:

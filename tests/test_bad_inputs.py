@@ -2,7 +2,7 @@
 
 For each case: exit status 2, no traceback, the message names the option, file or key at fault
 and what was expected, and nothing in the test's folder changed (no run directory made, no
-file of the user's touched). Run in-process through ``lnp_brian.cli.main``, as the console
+file of the user's touched). Run in-process through ``lnp_brian.cli.main.main``, as the console
 script does; tests/test_packaging.py runs the installed console script itself.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lnp_brian.cli import main
+from lnp_brian.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HRSNN = (ROOT / "models" / "hrsnn.toml").read_text()
@@ -225,7 +225,7 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, files, phrases):
 
 def test_disk_full_keeps_the_previous_file_and_says_so(tmp_path, capsys, monkeypatch):
     """A write that fails (disk full) leaves the earlier version of the file as it was."""
-    from lnp_brian import files
+    from lnp_brian.core import files
 
     target = tmp_path / "data.json"
     files.write_json(target, {"version": 1})
@@ -239,14 +239,14 @@ def test_disk_full_keeps_the_previous_file_and_says_so(tmp_path, capsys, monkeyp
     assert json.loads(target.read_text()) == {"version": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["data.json"]  # no temporary file left behind
 
-    from lnp_brian.cli import user_error_message
+    from lnp_brian.cli.main import user_error_message
 
     message = user_error_message(info.value)
     assert "No space left on device" in message and "stay as they were" in message
 
 
 def test_failed_run_is_replaced_without_overwrite_but_a_complete_one_is_not(tmp_path, capsys):
-    from lnp_brian.runs import RunDir, RunExistsError
+    from lnp_brian.core.runs import RunDir, RunExistsError
 
     out = tmp_path / "run"
     with pytest.raises(RuntimeError):
@@ -270,7 +270,7 @@ def test_failed_run_is_replaced_without_overwrite_but_a_complete_one_is_not(tmp_
 
 
 def test_overwrite_removes_only_what_the_run_wrote(tmp_path):
-    from lnp_brian.runs import RunDir, RunExistsError
+    from lnp_brian.core.runs import RunDir, RunExistsError
 
     out = tmp_path / "run"
     with RunDir(out, command="test") as run:

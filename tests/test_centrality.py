@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.stats
 
-from lnp_brian.centrality import LENGTHS, betweenness, betweenness_networkx, betweenness_sparse
+from lnp_brian.graph.centrality import LENGTHS, betweenness, betweenness_networkx, betweenness_sparse
 
 
 def signed_graph(n, p, seed, directed=True):
@@ -127,8 +127,8 @@ def test_bad_input():
 
 # ---- pruning rule v2: pathway-normalised lengths, stratified removal, random ties ----------
 
-from lnp_brian.centrality import (hop_count_agreement, neuron_removal,  # noqa: E402
-                                  pathway_lengths, pruning_scores)
+from lnp_brian.graph.centrality import (hop_count_agreement, neuron_removal,  # noqa: E402
+                                        pathway_lengths, pruning_scores)
 
 
 def dale_network(n, seed, p=0.1, scale_i=8.0):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian.cli import main
+from lnp_brian.cli.main import main
 
 ARGS = ["simulate", "--model", "hrsnn", "--neurons", "150", "--duration", "300ms", "--seed", "2"]
 
@@ -93,7 +93,7 @@ def test_plot_functions_return_axes(tmp_path):
     matplotlib.use("Agg")
     from matplotlib.axes import Axes
 
-    from lnp_brian import plots
+    from lnp_brian.report import plots
 
     rng = np.random.default_rng(0)
     t = np.sort(rng.uniform(0, 1, 2000))
@@ -164,7 +164,7 @@ def test_ctrl_c_during_prune_keeps_finished_iterations_for_resume(tmp_path):
 
 
 def _prune_parser():
-    from lnp_brian.cli import build_parser
+    from lnp_brian.cli.main import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -190,7 +190,7 @@ def test_prune_help_shows_every_pruneconfig_default():
     dataclass default (the one place pruning defaults are written)."""
     import dataclasses
 
-    from lnp_brian.pruning import PruneConfig
+    from lnp_brian.pruning.config import PruneConfig
 
     entries = _help_entries(_prune_parser()[1].format_help())
     fields = [f for f in dataclasses.fields(PruneConfig) if "option" in f.metadata]
@@ -214,8 +214,8 @@ def test_prune_help_shows_every_pruneconfig_default():
 
 
 def test_new_prune_options_reach_the_config():
-    from lnp_brian.commands.prune import config_from_args
-    from lnp_brian.pruning import PruneConfig
+    from lnp_brian.cli.prune import config_from_args
+    from lnp_brian.pruning.config import PruneConfig
 
     parser, _ = _prune_parser()
     base = ["prune", "--model", "hrsnn", "--out", "x"]
@@ -244,7 +244,7 @@ def test_new_prune_options_reach_the_config():
 def test_pruneconfig_errors_name_the_option_as_typed():
     """A value PruneConfig refuses is reported under the option's name (--copies, not
     lyapunov_copies)."""
-    from lnp_brian.commands.prune import config_from_args
+    from lnp_brian.cli.prune import config_from_args
 
     parser, _ = _prune_parser()
     args = parser.parse_args(["prune", "--model", "hrsnn", "--out", "x"])
@@ -259,7 +259,8 @@ def test_pruneconfig_errors_name_the_option_as_typed():
 def test_experiment_pruning_keys_come_from_pruneconfig():
     """The [pruning] keys of an experiment file and their types are PruneConfig's fields (file
     key `copies` for lyapunov_copies); the step names are one table for files and options."""
-    from lnp_brian import experiment
+    from lnp_brian.experiment import runner as experiment
+    from lnp_brian.pruning.config import STEP_BY_NAME
 
     assert dict(experiment._PRUNING_KEYS) == {
         "target_neurons": float, "target_synapses": float, "iterations": int, "trials": int, "duration": str,
@@ -269,7 +270,7 @@ def test_experiment_pruning_keys_come_from_pruneconfig():
         "ipr_tolerance": float}
     assert dict(experiment._PRUNE_FIELDS) == {"lyapunov_copies": "copies"}
     entries = _help_entries(_prune_parser()[1].format_help())
-    for name in experiment.STEP_NAMES:
+    for name in STEP_BY_NAME:
         assert f"--no-{name}" in entries and f"--random-{name}" in entries
         assert experiment.parse_method(f"lnp-no-{name}")[0] == "lnp"
 
@@ -277,7 +278,7 @@ def test_experiment_pruning_keys_come_from_pruneconfig():
 def test_shared_options_are_the_same_in_every_command():
     """--model/--neurons/--device/--seed/--out/--overwrite/--quiet come from shared parents:
     same types and defaults wherever a command has them."""
-    from lnp_brian.cli import build_parser
+    from lnp_brian.cli.main import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command").choices
     have = {"simulate": {"--model", "--neurons", "--connection-probability", "--device", "--seed", "--out",
@@ -301,7 +302,7 @@ def test_shared_options_are_the_same_in_every_command():
 
 
 def test_help_does_not_load_brian2():
-    code = ("import sys\nfrom lnp_brian.cli import main\n"
+    code = ("import sys\nfrom lnp_brian.cli.main import main\n"
             "for argv in (['--help'], ['simulate', '--help'], ['lyapunov', '--help']):\n"
             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
             "print('brian2' in sys.modules)")

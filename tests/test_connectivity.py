@@ -17,8 +17,8 @@ import pytest
 from scipy import stats
 
 import lnp_brian as lb
-import lnp_brian.network as netmod
-from lnp_brian import connectivity as C
+import lnp_brian.network.network as netmod
+from lnp_brian.network import connectivity as C
 
 ALPHA = 1e-3
 SEEDS = (0, 1, 2, 3, 4)
@@ -26,7 +26,7 @@ SEEDS = (0, 1, 2, 3, 4)
 
 # ------------------------------------------------------------------------------ the original
 def _original_connect(n, spec, rng, cluster=None):
-    """lnp_brian.connectivity.connect as it was before the sparse sampler (verbatim logic):
+    """lnp_brian.network.connectivity.connect as it was before the sparse sampler (verbatim logic):
     the dense path must keep returning exactly this."""
     def bernoulli_rows(prob_row, autapses):
         rows = max(1, 4_000_000 // max(n, 1))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian import cuda
+from lnp_brian.brian import cuda
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_GPU = {"name": "Fake GPU", "compute_capability": 9.0}

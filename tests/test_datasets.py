@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from lnp_brian import datasets as ds
-from lnp_brian.metrics import nrmse
+from lnp_brian.tasks import datasets as ds
+from lnp_brian.tasks.metrics import nrmse
 
 
 @pytest.fixture(autouse=True, scope="module")

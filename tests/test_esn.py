@@ -1,5 +1,5 @@
 """The baselines beside every score: the echo-state network on the forecasting tasks
-(lnp_brian.esn) and logistic regression on the pixels for the image tasks.
+(lnp_brian.tasks.esn) and logistic regression on the pixels for the image tasks.
 
 Numbers measured on the quick configuration's data (Lorenz63, 1500 samples at dt 0.03,
 60/20/20 split), 300 units, seeds 0-2: test NRMSE 1.2e-5 (h = 1) and 0.016-0.017 (h = 10),
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lnp_brian import datasets as ds
-from lnp_brian import esn
-from lnp_brian.metrics import nrmse
+from lnp_brian.tasks import datasets as ds
+from lnp_brian.tasks import esn
+from lnp_brian.tasks.metrics import nrmse
 
 rpy = pytest.importorskip("reservoirpy")
 

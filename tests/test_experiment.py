@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from lnp_brian import experiment as ex
-from lnp_brian.cli import main
+from lnp_brian.experiment import runner as ex
+from lnp_brian.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = """

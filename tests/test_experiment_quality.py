@@ -1,5 +1,5 @@
 """Experiment files with a task-agnostic ``quality`` task (memory capacity, kernel and
-generalisation rank, lnp_brian.quality): the checks of the file before anything runs, and a
+generalisation rank, lnp_brian.tasks.quality): the checks of the file before anything runs, and a
 dense-only grid end to end on cpp_standalone (the Pruner's loop is not exercised), whose
 quality task is measured on one compiled build that later networks of the run re-use.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lnp_brian import experiment as ex
-from lnp_brian.cli import main
+from lnp_brian.experiment import runner as ex
+from lnp_brian.cli.main import main
 
 QUALITY = """
 [experiment]

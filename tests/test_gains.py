@@ -1,4 +1,4 @@
-"""Open-loop gains by replay (lnp_brian.gains), checked against the Siegert formula.
+"""Open-loop gains by replay (lnp_brian.lyapunov.gains), checked against the Siegert formula.
 
 Two cpp_standalone builds for the whole module (~20-35 s each): the coupled 200-neuron
 HRSNN recording its synaptic current, and the replay build. Numbers quoted in comments were
@@ -19,8 +19,8 @@ from scipy.integrate import quad
 from scipy.special import erf
 
 import lnp_brian as lb
-from lnp_brian import gains as G
-from lnp_brian.results import SimResult
+from lnp_brian.lyapunov import gains as G
+from lnp_brian.simulation.results import SimResult
 
 N = 200
 TAU, TREF, VTH, VR = 20e-3, 2e-3, -50e-3, -65e-3

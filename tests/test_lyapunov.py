@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian import lyapunov as ly
-from lnp_brian.model import ModelSpec
+from lnp_brian.lyapunov import finite_size as ly
+from lnp_brian.model.spec import ModelSpec
 
 LEAKY = '''
 [model]
@@ -110,7 +110,7 @@ def test_stable_chaos_in_spiking_network(tmp_path):
 def test_cli_lyapunov_lorenz(tmp_path):
     import json
 
-    from lnp_brian.cli import main
+    from lnp_brian.cli.main import main
 
     out = tmp_path / "lorenz"
     assert main(["lyapunov", "--model", "lorenz63", "--duration", "120s", "--interval", "100ms",
@@ -132,7 +132,7 @@ def test_cli_lyapunov_lorenz(tmp_path):
 def test_cli_lyapunov_spiking_per_neuron(tmp_path):
     import json
 
-    from lnp_brian.cli import main
+    from lnp_brian.cli.main import main
 
     out = tmp_path / "hrsnn"
     assert main(["lyapunov", "--model", "hrsnn", "--neurons", "100", "--duration", "600ms", "--per-neuron",

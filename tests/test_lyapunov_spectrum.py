@@ -1,4 +1,4 @@
-"""Linear-algebra side of the Lyapunov machinery (lnp_brian.lyapunov_spectrum), checked
+"""Linear-algebra side of the Lyapunov machinery (lnp_brian.lyapunov.spectrum), checked
 against systems with known answers: hand-computed matrices, scipy's dense expm, eigenvalues of
 linear systems, Lorenz63, the Sompolinsky-Crisanti-Sommers rate network, and a brute-force
 Lyapunov matrix."""
@@ -12,7 +12,7 @@ import pytest
 import scipy.linalg
 import scipy.sparse as sp
 
-from lnp_brian import lyapunov_spectrum as ls
+from lnp_brian.lyapunov import spectrum as ls
 
 
 # --- helpers ----------------------------------------------------------------------------------

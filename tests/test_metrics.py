@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian.metrics import accuracy, counts, input_fan_out, nrmse, rmse, sops
+from lnp_brian.tasks.metrics import accuracy, counts, input_fan_out, nrmse, rmse, sops
 
 # 4 neurons, 6 synapses (sorted by pre, post): out-degrees 3, 1, 1, 1
 PRE = [0, 0, 0, 1, 2, 3]

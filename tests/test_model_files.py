@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import lnp_brian as lb
-from lnp_brian.units import UnitError, parse_quantity
+from lnp_brian.core.units import UnitError, parse_quantity
 
 GOOD = textwrap.dedent('''
     [model]
@@ -218,7 +218,7 @@ def test_unit_mismatch_before_sign():
 
 
 def test_shipped_models_fit_their_equations():
-    from lnp_brian.validate import unit_mismatch
+    from lnp_brian.brian.check import unit_mismatch
 
     for name in lb.shipped_models():
         assert unit_mismatch(lb.load_model(name)) is None, name
@@ -291,7 +291,7 @@ def test_quantity_parser_never_evaluates_code(text):
 def test_distributions_sample_their_moments():
     import numpy as np
 
-    from lnp_brian.distributions import parse_distribution
+    from lnp_brian.model.distributions import parse_distribution
 
     rng = np.random.default_rng(0)
     cases = [({"distribution": "lognormal", "mean": "30 pA", "cv": 0.5}, 30e-12, 0.5),

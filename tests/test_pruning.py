@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian.pruning import Pruner, PruneConfig, ipr, schedule
+from lnp_brian.pruning.config import PruneConfig
+from lnp_brian.pruning.pruner import Pruner, ipr, schedule
 
 from conftest import FAST_PRUNE as FAST
 
@@ -25,7 +26,7 @@ def builds(prune_builds):
 
 
 def prune(dense, builds, **changes):
-    from lnp_brian.backends import compile_count
+    from lnp_brian.simulation.simulator import compile_count
 
     before = compile_count()
     pruner = Pruner(dense, PruneConfig(**{**FAST, **changes}), build_root=builds)
@@ -126,7 +127,7 @@ def test_cli_prune_writes_outputs_and_resumes(tmp_path):
     import csv
     import json
 
-    from lnp_brian.cli import main
+    from lnp_brian.cli.main import main
 
     out = tmp_path / "run"
     args = ["prune", "--model", "hrsnn", "--neurons", "150", "--iterations", "2", "--target-neurons", "0.3",
@@ -173,8 +174,10 @@ def test_lnp_2000_neurons_sparse_numerics_and_targets(tmp_path, monkeypatch):
     import networkit  # noqa: F401 - imported before tracing: module imports are not the step's memory
     import pyamg  # noqa: F401
 
-    from lnp_brian import pruning, sparsify
-    from lnp_brian.network import connectivity_with_p
+    from lnp_brian.pruning import pruner as pruning
+
+    from lnp_brian.graph import sparsify
+    from lnp_brian.network.network import connectivity_with_p
 
     n = 2000
     dense = lb.build_network("hrsnn", n=n, seed=5, connectivity=connectivity_with_p("hrsnn", 0.01))
@@ -212,7 +215,7 @@ def test_lnp_2000_neurons_sparse_numerics_and_targets(tmp_path, monkeypatch):
 def test_spiking_exponents_on_a_subset_predict_the_rest(dense, builds):
     """exponent_neurons: spiking exponents of an evenly spaced subset, the rest predicted from
     the linear-model exponents by the least-squares line through the subset."""
-    from lnp_brian.lyapunov_spectrum import per_neuron_exponents_linear
+    from lnp_brian.lyapunov.spectrum import per_neuron_exponents_linear
 
     pruner = Pruner(dense, PruneConfig(**{**FAST, "exponents": "spiking", "exponent_neurons": 24}),
                     build_root=builds)
@@ -232,7 +235,7 @@ def test_large_network_spectrum_is_the_eigenvalues_real_parts(monkeypatch):
     eigenvalues (ARPACK): it must equal the largest real parts of the dense eigenvalues."""
     import scipy.sparse as sp
 
-    from lnp_brian import pruning
+    from lnp_brian.pruning import pruner as pruning
 
     monkeypatch.setattr(pruning, "QR_SPECTRUM_MAX", 100)
     rng = np.random.default_rng(3)
@@ -250,7 +253,7 @@ def test_linear_exponents_on_a_subset_predict_the_rest(dense, builds):
     from A_ii and the column norm of A, and the prediction ranks neurons like the exact ones."""
     from scipy import stats
 
-    from lnp_brian.lyapunov_spectrum import per_neuron_exponents_linear
+    from lnp_brian.lyapunov.spectrum import per_neuron_exponents_linear
 
     pruner = Pruner(dense, PruneConfig(**{**FAST, "exponent_neurons": 60}), build_root=builds)
     op = pruner.operating_point(dense, seed=1)
@@ -295,7 +298,7 @@ def test_linear_exponents_on_a_subset_predict_the_rest(dense, builds):
     ("ipr_tolerance", -0.1, "a finite number >= 0"),
 ])
 def test_prune_config_names_the_bad_field(field, value, expected):
-    from lnp_brian.pruning import PruneConfigError
+    from lnp_brian.pruning.config import PruneConfigError
 
     with pytest.raises(PruneConfigError) as err:
         PruneConfig(**{field: value})
@@ -334,7 +337,7 @@ class _NoSimPruner(Pruner):
 @pytest.mark.parametrize("damage", ["network truncated", "network byte", "row edited", "info edited",
                                     "manifest removed", "manifest corrupt"])
 def test_resume_refuses_a_tampered_checkpoint(tmp_path, damage):
-    from lnp_brian.pruning import CheckpointError, verify_checkpoint
+    from lnp_brian.pruning.pruner import CheckpointError, verify_checkpoint
 
     net = lb.build_network("hrsnn", n=40, seed=1)
     config = PruneConfig(iterations=3, target_neurons=0.3, target_synapses=0.3, duration="300 ms")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import FAST_PRUNE as FAST
-from lnp_brian.pruning import Pruner, PruneConfig, ipr, leading_eigenvectors, schedule
-from lnp_brian.seeding import derive_seed, rng
-from lnp_brian.sparsify import jaccard
+from lnp_brian.pruning.config import PruneConfig
+from lnp_brian.pruning.pruner import Pruner, ipr, leading_eigenvectors, schedule
+from lnp_brian.core.seeding import derive_seed, rng
+from lnp_brian.graph.sparsify import jaccard
 
 
 def make(dense, builds, **changes):

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian.cli import main
-from lnp_brian.quality import (QualityOptionError, effective_rank, generalization_rank, kernel_rank,
-                               memory_capacity, numerical_rank, quality_options, reservoir_quality,
-                               singular_values)
+from lnp_brian.cli.main import main
+from lnp_brian.tasks.quality import (QualityOptionError, effective_rank, generalization_rank, kernel_rank,
+                                     memory_capacity, numerical_rank, quality_options, reservoir_quality,
+                                     singular_values)
 
 
 def linear_states(W, v, u):
@@ -170,7 +170,7 @@ def test_rank_helpers():
 def test_docstring_examples_run():
     import doctest
 
-    from lnp_brian import quality
+    from lnp_brian.tasks import quality
 
     outcome = doctest.testmod(quality)
     assert outcome.failed == 0 and outcome.attempted >= 8

@@ -13,9 +13,10 @@ from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
 import lnp_brian as lb
-from lnp_brian.datasets import digits, stratified_split
-from lnp_brian.metrics import nrmse
-from lnp_brian.readout import ClassifierReadout, RidgeReadout, count_features, filtered_features
+from lnp_brian.tasks.datasets import digits, stratified_split
+from lnp_brian.tasks.metrics import nrmse
+from lnp_brian.simulation.traces import count_features, filtered_features
+from lnp_brian.tasks.readout import ClassifierReadout, RidgeReadout
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -197,7 +198,7 @@ def test_fast_fold_search_equals_a_grid_search(standardize, n_features):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from lnp_brian.readout import BlockScaler, RidgeReadout, ridge_cv_losses
+    from lnp_brian.tasks.readout import BlockScaler, RidgeReadout, ridge_cv_losses
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(200, n_features)) * rng.uniform(0.1, 10, n_features)
@@ -220,7 +221,7 @@ def test_fast_fold_search_equals_a_grid_search(standardize, n_features):
 
 
 def test_block_scaler_gives_each_block_unit_rms_and_keeps_ratios_inside():
-    from lnp_brian.readout import BlockScaler
+    from lnp_brian.tasks.readout import BlockScaler
 
     rng = np.random.default_rng(0)
     X = np.c_[rng.normal(size=(500, 3)) * [1, 2, 4], 1e4 * rng.normal(size=(500, 2))]

@@ -12,8 +12,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from lnp_brian import experiment as ex  # noqa: E402
-from lnp_brian import report  # noqa: E402
+from lnp_brian.experiment import runner as ex  # noqa: E402
+from lnp_brian.report import summary as report  # noqa: E402
 
 
 def _rows(with_esn=True, with_image=True):

@@ -15,10 +15,10 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from lnp_brian.sparsify import (SynapseSample, effective_resistances, expected_count_rho,
-                                generalized_eigenvalue_range, input_change, jaccard, laplacian,
-                                magnitude_keep, sample_without_replacement, sparsify_digraph,
-                                sparsify_graph, sparsify_synapses, symmetrize, upper_edges)
+from lnp_brian.graph.sparsify import (SynapseSample, effective_resistances, expected_count_rho,
+                                      generalized_eigenvalue_range, input_change, jaccard, laplacian,
+                                      magnitude_keep, sample_without_replacement, sparsify_digraph,
+                                      sparsify_graph, sparsify_synapses, symmetrize, upper_edges)
 
 
 def weighted_gnp(n, p, seed, low=0.2, high=2.0):
@@ -199,7 +199,7 @@ def test_approx_agrees_with_exact_within_epsilon_on_500_nodes():
 def test_approx_on_ill_conditioned_lattice_uses_multigrid_and_stays_accurate(monkeypatch):
     # A weighted ring lattice (Watts–Strogatz without rewiring) has Laplacian condition number
     # ~n^2: Jacobi-CG stalls, the smoothed-aggregation preconditioner takes over.
-    import lnp_brian.sparsify as S
+    import lnp_brian.graph.sparsify as S
 
     built = []
 
@@ -587,7 +587,7 @@ def test_approx_projects_only_as_often_as_the_non_local_part_needs(monkeypatch):
     # The local part of R is exact; the pilot projections bound the remainder's share s/R.
     # Well-connected networks (s/R of a few %) stop after the pilot, a ring lattice (s ~ R)
     # needs close to the plain Spielman–Srivastava count k = ceil(24 ln n / eps^2).
-    import lnp_brian.sparsify as S
+    import lnp_brian.graph.sparsify as S
 
     columns = []
     real_solve = S._LaplacianSolver.solve

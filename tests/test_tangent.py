@@ -1,6 +1,6 @@
 """Lyapunov spectrum of ODE models from variational equations integrated in the build
-(lnp_brian.tangent), checked against known answers and the Python reference
-(lnp_brian.lyapunov_spectrum.qr_spectrum_ode).
+(lnp_brian.lyapunov.tangent), checked against known answers and the Python reference
+(lnp_brian.lyapunov.spectrum.qr_spectrum_ode).
 
 Cost: one cpp_standalone build (Lorenz63, ~12 s to compile) re-run several times; the other
 checks run on the runtime device with NumPy code generation (no compilation)."""
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import lnp_brian as lb
-from lnp_brian import lyapunov as ly
-from lnp_brian import tangent as tg
-from lnp_brian.lyapunov_spectrum import qr_spectrum_ode
-from lnp_brian.model import ModelSpec
+from lnp_brian.lyapunov import finite_size as ly
+from lnp_brian.lyapunov import tangent as tg
+from lnp_brian.lyapunov.spectrum import qr_spectrum_ode
+from lnp_brian.model.spec import ModelSpec
 
 LORENZ_SUM = -(10 + 1 + 8 / 3)  # trace of the Lorenz Jacobian: the sum of all exponents
 
@@ -68,7 +68,7 @@ def test_variational_equations_of_lorenz():
     code = vs.gram_schmidt_code(0.01)
     assert code.count("tan_dot_") == 3 * 4  # 3 projections (k(k-1)/2), each: dot + 3 updates
     assert code.count("+= tan_on * log(tan_norm_") == 3
-    # the generated Jacobian equals the NumPy one of lnp_brian.lyapunov.ode_system
+    # the generated Jacobian equals the NumPy one of lnp_brian.lyapunov.finite_size.ode_system
     from brian2.parsing.sympytools import str_to_sympy
 
     names, _, jac, _ = ly.ode_system(lb.build_network("lorenz63"))
@@ -199,7 +199,7 @@ def test_agrees_with_python_reference():
 def test_cuda_standalone_code_is_generated(tmp_path, monkeypatch):
     """Without a GPU the CUDA project is generated (not compiled): the Gram–Schmidt step is a
     per-neuron kernel like any run_regularly operation."""
-    from lnp_brian import cuda
+    from lnp_brian.brian import cuda
 
     monkeypatch.delenv("LNP_BRIAN_CUDA_COMPILE", raising=False)
     monkeypatch.setattr(cuda, "gpu_info", lambda: None)

@@ -24,10 +24,10 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import lnp_brian as lb
-from lnp_brian import datasets as ds
-from lnp_brian.readout import ClassifierReadout
-from lnp_brian.tasks import (ImageTaskRunner, SeriesTaskRunner, images_to_inputs, json_summary,
-                             plasticity_amplitudes)
+from lnp_brian.tasks import datasets as ds
+from lnp_brian.tasks.readout import ClassifierReadout
+from lnp_brian.tasks.runners import (ImageTaskRunner, SeriesTaskRunner, images_to_inputs, json_summary,
+                                     plasticity_amplitudes)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -129,8 +129,8 @@ def test_pruned_network_reevaluates_on_the_same_build(series_runner, series_dens
 def test_silenced_network_carries_no_information(series_runner, series_dense, net200):
     """With every neuron silenced the readout has only the input term u(t): its predictions
     are exactly those of a ridge readout on u(t) alone, and the network's own score is better."""
-    from lnp_brian import metrics
-    from lnp_brian.tasks import default_series_readout
+    from lnp_brian.tasks import metrics
+    from lnp_brian.tasks.runners import default_series_readout
 
     silent = net200.prune(neurons=np.arange(net200.n))
     out = series_runner.evaluate(silent, seed=0)
@@ -184,8 +184,8 @@ def test_default_encoder_beats_the_linear_baselines_at_ten_steps(hrsnn, tmp_path
     when the encoder or the network does nothing). The two horizons share one simulation.
     Membrane-potential features (a separate build) are labelled non-spiking and also carry
     information beyond u(t)."""
-    from lnp_brian import metrics
-    from lnp_brian.tasks import default_series_readout
+    from lnp_brian.tasks import metrics
+    from lnp_brian.tasks.runners import default_series_readout
 
     net = lb.build_network(hrsnn, n=150, seed=2)
     series = ds.lorenz63(1500, seed=0)
@@ -273,7 +273,7 @@ def test_digits_accuracy_and_sops_hand_count(digits_runner, net200):
 
     # the readout sees square roots of the counts, but the rates handed to activity-based
     # pruning are the plain counts over the training presentations
-    from lnp_brian.readout import count_features
+    from lnp_brian.simulation.traces import count_features
 
     counts = np.concatenate([count_features(res, np.arange(k) * slot, digits_runner.present)
                              for res, k in out["results"]["train"]])

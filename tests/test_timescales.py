@@ -1,4 +1,4 @@
-"""lnp_brian.timescales: bounds, rank-keeping gamma candidates, the spectral objective and the
+"""lnp_brian.pruning.timescales: bounds, rank-keeping gamma candidates, the spectral objective and the
 TPE optimiser of the surviving neurons' time constants. Pure NumPy objectives (no Brian2
 simulation); the whole file runs in a few seconds on 2 cores."""
 
@@ -12,13 +12,13 @@ import pytest
 import scipy.sparse as sp
 
 import lnp_brian as lb
-from lnp_brian.distributions import Distribution
-from lnp_brian.lyapunov_spectrum import linear_rate_matrix
-from lnp_brian.timescales import (DEFAULT_HIGH_FACTOR, DEFAULT_LOW_FRACTION, PENALTY_SCALE,
-                                  SHAPE_RANGE, TimescaleResult, gamma_fit, gamma_taus,
-                                  instability_penalty, leading_real_parts, optimise_timescales,
-                                  parameter_bounds, random_timescales, spectral_distance,
-                                  timescale_objective)
+from lnp_brian.model.distributions import Distribution
+from lnp_brian.lyapunov.spectrum import linear_rate_matrix
+from lnp_brian.pruning.timescales import (DEFAULT_HIGH_FACTOR, DEFAULT_LOW_FRACTION, PENALTY_SCALE,
+                                          SHAPE_RANGE, TimescaleResult, gamma_fit, gamma_taus,
+                                          instability_penalty, leading_real_parts, optimise_timescales,
+                                          parameter_bounds, random_timescales, spectral_distance,
+                                          timescale_objective)
 
 MS = 1e-3
 BOUNDS = (2 * MS, 200 * MS)  # hrsnn's tau_m min and max
@@ -158,7 +158,7 @@ def test_instability_penalty_applied_iff_unstable():
 
 
 def test_leading_real_parts_arpack_path(monkeypatch):
-    import lnp_brian.timescales as ts
+    import lnp_brian.pruning.timescales as ts
 
     gen = np.random.default_rng(2)
     n = 300

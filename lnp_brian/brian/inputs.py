@@ -1,0 +1,251 @@
+"""Inputs that drive a network: background noise and deterministic stimulus currents.
+
+All inputs enter through the model's input current (``neuron.input`` in the model file,
+e.g. ``I_in``), which the package defines as ``I_in = I_bias + I_noise + I_stim``:
+
+- ``I_bias``: a constant per-neuron current, changeable on every run;
+- ``I_noise``: :class:`PoissonNoise` (exponentially filtered Poisson shot noise) or
+  :class:`OUNoise` (Ornstein-Uhlenbeck current);
+- ``I_stim``: a :class:`Stimulus`, currents through a Brian2 ``TimedArray`` (``K``
+  channels, mixed into every neuron with per-neuron weights, or one channel per neuron).
+
+Spiking input (e.g. rate-coded images) is a :class:`PoissonStimulus`: Poisson input neurons
+connected through input synapses that use the model's synapse code.
+
+With several copies of the network in one build (Lyapunov perturbations) ``shared=True``
+gives every copy the very same noise realisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2.units.fundamentalunits import Quantity, get_dimensions
+
+from ..core.units import as_dimension, parse_quantity, unit_string
+
+__all__ = ["PoissonNoise", "OUNoise", "Stimulus", "PoissonStimulus", "default_input", "MAX_MIXED_CHANNELS"]
+
+MAX_MIXED_CHANNELS = 32  # beyond this, give one channel per neuron (weights=None)
+
+
+def _q(value, unit, name):
+    return parse_quantity(value, unit, where=name)
+
+
+@dataclass(frozen=True)
+class PoissonNoise:
+    """Filtered Poisson shot noise: ``n`` independent sources at ``rate`` per neuron, each
+    spike adding ``weight`` to ``I_noise``, which decays with time constant ``tau``.
+
+    Mean current ``n * rate * weight * tau``. The per-neuron factor ``noise_gain``
+    (default 1) scales ``weight`` and can be changed on every run.
+    """
+
+    rate: Quantity
+    n: int
+    weight: Quantity
+    tau: Quantity
+    shared: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "rate", _q(self.rate, "Hz", "PoissonNoise.rate"))
+        object.__setattr__(self, "tau", _q(self.tau, "second", "PoissonNoise.tau"))
+        object.__setattr__(self, "weight", _q(self.weight, None, "PoissonNoise.weight"))
+        if int(self.n) < 1 or float(self.rate) < 0 or float(self.tau) <= 0:
+            raise ValueError("PoissonNoise needs n >= 1, rate >= 0 and tau > 0")
+
+    @property
+    def dim(self):
+        return get_dimensions(self.weight)
+
+    def describe(self) -> dict:
+        return {"kind": "poisson", "rate": str(self.rate), "n": int(self.n),
+                "weight": str(self.weight), "tau": str(self.tau), "shared": self.shared}
+
+
+@dataclass(frozen=True)
+class OUNoise:
+    """Ornstein-Uhlenbeck current with stationary ``mean`` and ``std`` and correlation
+    time ``tau``: ``dI/dt = (mean - I)/tau + std*sqrt(2/tau)*xi``. ``noise_gain`` scales
+    ``std`` per neuron."""
+
+    mean: Quantity
+    std: Quantity
+    tau: Quantity
+    shared: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau", _q(self.tau, "second", "OUNoise.tau"))
+        object.__setattr__(self, "mean", _q(self.mean, None, "OUNoise.mean"))
+        object.__setattr__(self, "std", _q(self.std, get_dimensions(self.mean), "OUNoise.std"))
+        if float(self.tau) <= 0 or float(self.std) < 0:
+            raise ValueError("OUNoise needs tau > 0 and std >= 0")
+
+    @property
+    def dim(self):
+        return get_dimensions(self.mean)
+
+    def describe(self) -> dict:
+        return {"kind": "ou", "mean": str(self.mean), "std": str(self.std),
+                "tau": str(self.tau), "shared": self.shared}
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """Deterministic input currents sampled every ``dt``.
+
+    Parameters
+    ----------
+    values : Quantity or array, shape (T, K)
+        ``K`` input channels over ``T`` time steps, in the model's input unit (plain arrays
+        are taken as SI values of that unit). The last value holds after the end.
+    dt : Quantity
+        Sampling interval of ``values``.
+    weights : array (K, N), optional
+        Per-neuron mixing weights (dimensionless): neuron ``j`` receives
+        ``sum_k weights[k, j] * values[:, k]``; ``K`` at most 32. ``None`` means one channel
+        per neuron (``K == N``: neuron ``j`` receives channel ``j``).
+
+    ``values`` and ``weights`` can be replaced on every re-run of a compiled build as long as
+    their shapes stay the same.
+    """
+
+    values: object
+    dt: Quantity
+    weights: np.ndarray | None = None
+
+    def __post_init__(self):
+        vals = self.values
+        dim = get_dimensions(vals) if isinstance(vals, Quantity) else None
+        arr = np.asarray(vals, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] < 1:
+            raise ValueError(f"Stimulus.values must have shape (T, K), got {np.shape(vals)}")
+        object.__setattr__(self, "values", arr)
+        object.__setattr__(self, "_dim", dim)
+        object.__setattr__(self, "dt", _q(self.dt, "second", "Stimulus.dt"))
+        if float(self.dt) <= 0:
+            raise ValueError("Stimulus.dt must be positive")
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=float)
+            if w.ndim != 2 or w.shape[0] != arr.shape[1]:
+                raise ValueError(f"Stimulus.weights must have shape (K={arr.shape[1]}, N), got {w.shape}")
+            if w.shape[0] > MAX_MIXED_CHANNELS:
+                raise ValueError(f"Stimulus with weights supports at most {MAX_MIXED_CHANNELS} channels; "
+                                 "for more, give one channel per neuron (weights=None)")
+            object.__setattr__(self, "weights", w)
+
+    @property
+    def n_channels(self) -> int:
+        return self.values.shape[1]
+
+    def check_dim(self, dim) -> None:
+        if self._dim is not None and self._dim is not as_dimension(dim):
+            raise ValueError(f"Stimulus values have unit {unit_string(self._dim)}, "
+                             f"the model's input is in {unit_string(dim)}")
+
+    def describe(self) -> dict:
+        return {"kind": "stimulus", "shape": list(self.values.shape), "dt": str(self.dt),
+                "mixed": self.weights is not None}
+
+
+@dataclass(frozen=True)
+class PoissonStimulus:
+    """``K`` Poisson input neurons (e.g. one per pixel) whose rates follow ``rates`` (T, K) in
+    Hz, sampled every ``dt``, projecting into the network through input synapses.
+
+    The input synapses use the model's static synapse code (``synapse.on_pre``, with the
+    input weight as ``w``), so an input spike acts like a spike of a recurrent excitatory
+    synapse. ``weights`` (K, N) gives the input weight of every (input, neuron) pair in the
+    model's weight unit (SI); zeros are not connected. Rates and the non-zero weights can be
+    replaced on every re-run (same shapes, same non-zero pattern).
+    """
+
+    rates: np.ndarray
+    dt: Quantity
+    weights: np.ndarray
+
+    def __post_init__(self):
+        r = np.asarray(self.rates, dtype=float)
+        if r.ndim != 2 or r.shape[0] < 1 or np.any(r < 0) or not np.all(np.isfinite(r)):
+            raise ValueError(f"PoissonStimulus.rates must be a non-negative (T, K) array in Hz, got shape {r.shape}")
+        object.__setattr__(self, "rates", r)
+        object.__setattr__(self, "dt", _q(self.dt, "second", "PoissonStimulus.dt"))
+        w = np.asarray(self.weights, dtype=float)
+        if w.ndim != 2 or w.shape[0] != r.shape[1]:
+            raise ValueError(f"PoissonStimulus.weights must have shape (K={r.shape[1]}, N), got {w.shape}")
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def n_channels(self) -> int:
+        return self.rates.shape[1]
+
+    def synapses(self):
+        """(input index, neuron index, weight) of the connected pairs, sorted by (input, neuron)."""
+        k, j = np.nonzero(self.weights)
+        return k, j, self.weights[k, j]
+
+    def describe(self) -> dict:
+        return {"kind": "poisson_stimulus", "shape": list(self.rates.shape), "dt": str(self.dt),
+                "input_synapses": int(np.count_nonzero(self.weights))}
+
+
+def default_input(spec) -> PoissonNoise | OUNoise | None:
+    """The model file's ``[input]`` noise as an input object (None if the model has none)."""
+    cfg = spec.input
+    if not cfg:
+        return None
+    if cfg["kind"] == "poisson":
+        return PoissonNoise(rate=cfg["rate"], n=cfg["n"], weight=cfg["weight"], tau=cfg["tau"])
+    return OUNoise(mean=cfg["mean"], std=cfg["std"], tau=cfg["tau"])
+
+
+def background_noise(noise, spec):
+    """The background noise of a task run: ``True`` the model file's ``[input]`` noise,
+    ``False`` or ``None`` none, or a :class:`PoissonNoise` / :class:`OUNoise` as given."""
+    if noise is True:
+        return default_input(spec)
+    if noise is None or noise is False:
+        return None
+    if isinstance(noise, (PoissonNoise, OUNoise)):
+        return noise
+    raise TypeError(f"noise must be True (the model's background), False/None (no noise) or a "
+                    f"PoissonNoise/OUNoise, got {noise!r}")
+
+
+def split_inputs(inputs, spec):
+    """Sort a list of inputs into (noise, stimulus, Poisson stimulus), checking kinds and units."""
+    if inputs is None:
+        inputs = []
+    elif not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]
+    noise = stim = spikes = None
+    for inp in inputs:
+        if isinstance(inp, (PoissonNoise, OUNoise)):
+            if noise is not None:
+                raise ValueError("at most one noise input per simulation")
+            noise = inp
+        elif isinstance(inp, Stimulus):
+            if stim is not None:
+                raise ValueError("at most one Stimulus per simulation")
+            stim = inp
+        elif isinstance(inp, PoissonStimulus):
+            if spikes is not None:
+                raise ValueError("at most one PoissonStimulus per simulation")
+            if spec.synapse is None:
+                raise ValueError(f"model {spec.name!r} has no [synapse] section for the input synapses")
+            spikes = inp
+        else:
+            raise TypeError(f"unknown input {inp!r}; expected PoissonNoise, OUNoise, Stimulus or PoissonStimulus")
+    if (noise or stim) and spec.neuron.input is None:
+        raise ValueError(f"model {spec.name!r} has no input current (neuron.input) to drive")
+    dim = spec.neuron.input_dim
+    if noise is not None and noise.dim is not dim:
+        raise ValueError(f"noise is in {unit_string(noise.dim)}, the model's input "
+                         f"{spec.neuron.input} is in {unit_string(dim)}")
+    if stim is not None:
+        stim.check_dim(dim)
+    return noise, stim, spikes

@@ -1,0 +1,129 @@
+"""Brian2's process-global state, in one place: the lock that serialises builds (devices and
+preferences are global), the device and code-generation contexts, compiler preferences, and
+the stop request that Ctrl-C sets."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import brian2 as b2
+
+__all__ = ["MAKE_LOG", "build_lock", "brian_device", "codegen_target", "cpp_prefs", "file_lock", "request_stop",
+           "clear_stop_request", "stop_requested", "stop_if_requested"]
+
+MAKE_LOG = "lnp_make.log"  # the compiler's output, in every standalone project directory
+build_lock = threading.Lock()  # Brian2's device and preferences are process-global
+
+# Brian2 turns Ctrl-C during a run into a quiet early stop, and the shortened run would look
+# complete. Here Ctrl-C raises KeyboardInterrupt as everywhere else in Python; the checks in
+# Simulator.run catch a run that still ended early (e.g. a binary compiled with the handler).
+b2.prefs.core.stop_on_keyboard_interrupt = False
+# Set by request_stop (the CLI's signal handlers). A KeyboardInterrupt alone can be lost: Python
+# drops exceptions raised inside finalisers and weakref callbacks, which Brian2 runs often.
+_stop_requested = threading.Event()
+
+
+def request_stop() -> None:
+    """Stop simulating in this process: the runtime run in progress ends at its next time step
+    (and raises :class:`~lnp_brian.simulation.simulator.SimulationInterrupted`), and every later
+    :meth:`~lnp_brian.simulation.simulator.Simulator.run` raises it
+    before it starts. Safe to call from a signal handler."""
+    _stop_requested.set()
+    b2.Network._globally_stopped = True  # what brian2.stop() sets; run() checks it every step
+
+
+def stop_if_requested() -> None:
+    """End the running Brian2 loop if a stop was requested (the body of a NetworkOperation)."""
+    if _stop_requested.is_set():
+        b2.stop()
+
+
+def stop_requested() -> bool:
+    """Whether :func:`request_stop` was called (and not cleared since)."""
+    return _stop_requested.is_set()
+
+
+def clear_stop_request() -> None:
+    """Allow simulations again after :func:`request_stop` (a new command in the same process)."""
+    _stop_requested.clear()
+
+
+@contextmanager
+def brian_device(name: str, **kwargs):
+    """Make ``name`` Brian2's active device for the duration of the block."""
+    from brian2.devices.device import get_device, reset_device, set_device
+    from brian2.utils.logger import BrianLogger
+
+    previous = get_device()
+    console = BrianLogger.console_handler
+    level = console.level if console is not None else None
+    if name == "cuda_standalone":
+        import brian2cuda  # noqa: F401  (registers the device)
+
+        if console is not None:  # brian2cuda lists all its preferences at INFO level
+            console.setLevel(max(level, 30))
+    set_device(name, build_on_run=False, **kwargs)
+    try:
+        yield
+    finally:
+        reset_device(previous)
+        if console is not None:
+            console.setLevel(level)
+
+
+@contextmanager
+def codegen_target(target: str | None):
+    """Use ``target`` ("cython"/"numpy") as Brian2's runtime code generation target."""
+    if target is None:
+        yield
+        return
+    saved = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        yield
+    finally:
+        b2.prefs.codegen.target = saved
+
+
+@contextmanager
+def cpp_prefs(device: str, threads: int):
+    """Set compiler/OpenMP preferences for one build and restore them afterwards."""
+    from brian2 import prefs
+
+    saved = {}
+
+    def setp(key, value):
+        saved.setdefault(key, prefs[key])
+        prefs[key] = value
+
+    setp("devices.cpp_standalone.openmp_threads", threads if device == "cpp_standalone" else 0)
+    # compiler output into a log file of the project, named in build errors
+    setp("devices.cpp_standalone.extra_make_args_unix", [f"-j{os.cpu_count() or 1}", f">{MAKE_LOG}", "2>&1"])
+    if device == "cuda_standalone":
+        from .cuda import cuda_preferences, set_brian2cuda_detection
+
+        cuda_prefs = cuda_preferences()
+        for key, value in cuda_prefs.items():
+            setp(key, value)
+        set_brian2cuda_detection(cuda_prefs)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            prefs[key] = value
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive lock on ``path`` (created) for the block: one process builds a
+    shared build directory at a time."""
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,107 @@
+"""`lnp-brian simulate`: build a network from a model file, simulate it, write a run directory."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import numpy as np  # noqa: E402
+
+__all__ = ["cmd_simulate"]
+
+
+def cmd_simulate(args, argv) -> int:
+    import matplotlib.pyplot as plt
+    from brian2 import Equations, second
+
+    from ..brian.inputs import default_input
+    from ..core.runs import RunDir, check_out_dir
+    from ..core.seeding import derive_seed
+    from ..model.spec import load_model
+    from ..network.network import build_network
+    from ..report import plots
+    from ..simulation.simulator import Simulator, versions
+    from .common import checked_size, resolve_dt
+
+    # everything is checked before the run directory is touched
+    check_out_dir(args.out)
+    spec = load_model(args.model)
+    n = spec.network.n_neurons if args.neurons is None else args.neurons
+    conn = checked_size(spec, n, args.connection_probability)
+    dt = resolve_dt(spec, args.dt, args.duration)
+    names = spec.state_variables
+    diff_names = sorted(Equations(spec.neuron.equations).diff_eq_names)
+    if args.record is not None and args.record not in names:
+        raise ValueError(f"--record {args.record}: not a variable of {spec.name}; expected one of {', '.join(names)}")
+    record_neurons = list(range(min(5, n))) if args.record_neurons is None else args.record_neurons
+    bad = [k for k in record_neurons if k >= n]
+    if bad:
+        raise ValueError(f"--record-neurons: {', '.join(map(str, bad))} out of range for {n} neurons "
+                         f"(indices 0..{n - 1})")
+    var = args.record or ("v" if "v" in diff_names else None)
+    record_vars = [var] if var else diff_names
+    record = {v: list(record_neurons) for v in record_vars}
+    seeds = {"network": args.seed,
+             "init": args.init_seed if args.init_seed is not None else derive_seed(args.seed, "init"),
+             "noise": args.noise_seed if args.noise_seed is not None else derive_seed(args.seed, "noise")}
+    inputs = None if args.no_input else default_input(spec)
+
+    with RunDir(args.out, overwrite=args.overwrite, command="simulate", argv=argv) as run:
+        say = (lambda msg: run.log(msg, echo=False)) if args.quiet else run.log
+        build_dir = args.build_dir or run.file("build")
+        config = {"model": spec.name, "model_source": spec.source, "neurons": n, "connectivity": conn,
+                  "duration": str(args.duration), "dt": f"{dt:g} s",
+                  "device": args.device, "threads": args.threads,
+                  "input": None if inputs is None else inputs.describe(),
+                  "record": dict(record), "build_dir": str(build_dir)}
+        run.update(config=config, seeds=seeds, device=args.device, versions=versions())
+        run.write("running")
+        say(f"building {spec.name} network: {n} neurons, seed {args.seed}")
+        with run.timed("build_network"):
+            net = build_network(spec, n, seed=seeds["network"], init_seed=seeds["init"], connectivity=conn)
+        say(f"  {net.summary()}")
+        net.save(run.file("network.npz"))
+        run.file("model.toml").write_text(spec.text, encoding="utf-8")
+        say(f"building the {args.device} simulation (a first C++ build compiles for ~20 s)")
+        with run.timed("build_simulator"):
+            sim = Simulator(net, args.device, duration=args.duration, dt=dt * second, inputs=inputs, record=record,
+                            build_dir=build_dir, reuse=True, threads=args.threads,
+                            progress=float(args.duration) >= 10 and not args.quiet)
+        say(f"  compilations: {sim.compilations}"
+            + (" (re-used the compiled project)" if sim.compilations == 0 and args.device != "runtime" else ""))
+        say(f"simulating {args.duration}")
+        with run.timed("simulate"):
+            result = sim.run(seed=seeds["noise"])
+        say(f"  {result.summary()}")
+        result.save(run.file("spikes.npz"))
+        with run.timed("plots"):
+            title = f"{spec.name}, N = {n}, {args.device}, seed {args.seed}"
+            fig = plots.raster_figure(result, net, title=title)
+            fig.savefig(run.file("raster.png"), dpi=130)
+            plt.close(fig)
+            fig = plots.dynamics_figure(result, net, var=var or record_vars[0], title=title)
+            fig.savefig(run.file("dynamics.png"), dpi=110)
+            plt.close(fig)
+        rates = result.rates()
+        run.update(compilations=sim.compilations,
+                   timings={"compile_seconds": sim.timings.get("compile"),
+                            "binary_run_seconds": sim.timings.get("last_run_binary"),
+                            "run_seconds": sim.timings.get("last_run")},
+                   results={"n_spikes": int(len(result.spike_t)), "mean_rate_hz": float(rates.mean()),
+                            "silent_fraction": float((rates == 0).mean()),
+                            "median_isi_cv": _nanmedian(result.isi_cv())},
+                   files=["run.json", "network.npz", "model.toml", "spikes.npz", "raster.png",
+                          "dynamics.png", "run.log"])
+        run.write("complete")
+        say(f"wrote {run.path}")
+    if args.quiet:
+        print(run.path)
+    else:
+        print(f"results in {run.path}: raster.png, dynamics.png, spikes.npz, network.npz, run.json")
+    return 0
+
+
+def _nanmedian(x):
+    x = np.asarray(x)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else None

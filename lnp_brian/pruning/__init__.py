@@ -1,0 +1,3 @@
+"""Lyapunov Noise Pruning: its configuration (every default in one place), the pruner and
+the timescale optimisation.
+"""

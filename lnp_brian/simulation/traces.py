@@ -1,0 +1,153 @@
+"""Spike trains as features: exponentially filtered traces sampled on a time grid (what a
+series readout and the noise probe see) and spike counts per window (what an image readout
+sees). Both read a :class:`~lnp_brian.simulation.results.SimResult`."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+__all__ = ["filtered_features", "count_features"]
+
+
+def _spikes_of(result, copy, neurons):
+    """Spike times, feature column of each spike, and the number of columns."""
+    if not 0 <= copy < result.copies:
+        raise ValueError(f"copy must lie in [0, {result.copies}), got {copy}")
+    t, i = result.spikes(copy)
+    if neurons is None:
+        return t, i.astype(np.int64), result.n
+    neurons = np.asarray(neurons, dtype=np.int64).reshape(-1)
+    if neurons.size and (neurons.min() < 0 or neurons.max() >= result.n):
+        raise ValueError(f"neurons must be indices in [0, {result.n})")
+    if len(np.unique(neurons)) != len(neurons):
+        raise ValueError("neurons must not repeat")
+    col = -np.ones(result.n, np.int64)
+    col[neurons] = np.arange(len(neurons))
+    keep = col[i] >= 0
+    return t[keep], col[i[keep]], len(neurons)
+
+
+def filtered_features(result, tau: float, sample_times=None, sample_dt: float | None = None, *,
+                      t_start: float = 0.0, copy: int = 0, neurons=None) -> np.ndarray:
+    """Spike trains filtered with a causal exponential kernel, sampled at given times.
+
+    ``x_j(s) = sum over spikes t_k <= s of neuron j of exp(-(s - t_k) / tau)``, evaluated
+    exactly at every sample time s (a spike adds 1 and decays with time constant ``tau``):
+    the leaky-integrated activity a downstream synapse would see, which is what a linear
+    readout of a reservoir reads. Unlike binning first, spike times are not rounded to the
+    sample grid, and a sample never contains a spike that happens after it.
+
+    Alignment with a series: if input sample k is presented during
+    [t_start + k dt, t_start + (k+1) dt), the default grid samples at the *end* of each
+    presentation, ``s_k = t_start + (k+1) dt``, so row k is the state after the network has
+    seen u(0..k) and pairs with the target u(k + h) (``task.train.index`` picks rows).
+
+    Parameters
+    ----------
+    result : SimResult
+    tau : float
+        Filter time constant (s), e.g. 20e-3.
+    sample_times : float array (T,), optional
+        Strictly increasing sample times (s).
+    sample_dt : float, optional
+        Instead of ``sample_times``: the series step (s); samples at
+        ``t_start + (k+1) sample_dt`` for every whole step inside the run.
+    t_start : float
+        Time (s) the first input sample starts (with ``sample_dt`` only).
+    copy : int
+        Network copy.
+    neurons : int array, optional
+        Neurons (within the copy) to use, in this column order; default all ``result.n``
+        (pass ``np.flatnonzero(network.active)`` to drop pruned neurons).
+
+    Returns
+    -------
+    float array (T, N)
+    """
+    tau = float(tau)
+    if not tau > 0:
+        raise ValueError(f"tau must be > 0 (seconds), got {tau!r}")
+    if (sample_times is None) == (sample_dt is None):
+        raise ValueError("give exactly one of sample_times and sample_dt")
+    if sample_dt is not None:
+        sample_dt = float(sample_dt)
+        if not sample_dt > 0:
+            raise ValueError(f"sample_dt must be > 0 (seconds), got {sample_dt!r}")
+        steps = int(np.floor((result.duration - t_start) / sample_dt + 1e-9))
+        if steps < 1:
+            raise ValueError(f"no whole step of {sample_dt} s between t_start={t_start} s and "
+                             f"the end of the run ({result.duration} s)")
+        s = t_start + sample_dt * np.arange(1, steps + 1)
+        uniform = True
+    else:
+        s = np.asarray(sample_times, dtype=float).reshape(-1)
+        if s.size == 0 or not np.all(np.isfinite(s)):
+            raise ValueError("sample_times must be a non-empty array of finite times (s)")
+        d = np.diff(s)
+        if np.any(d <= 0):
+            raise ValueError("sample_times must be strictly increasing")
+        uniform = d.size == 0 or np.allclose(d, d[0], rtol=1e-9, atol=0)
+    t, col, n_cols = _spikes_of(result, copy, neurons)
+    m = np.searchsorted(s, t, side="left")  # first sample at or after each spike
+    keep = m < len(s)
+    t, col, m = t[keep], col[keep], m[keep]
+    inc = np.zeros((len(s), n_cols))
+    np.add.at(inc, (m, col), np.exp(-(s[m] - t) / tau))
+    if uniform:
+        step = s[1] - s[0] if len(s) > 1 else 1.0
+        return lfilter([1.0], [1.0, -np.exp(-step / tau)], inc, axis=0)
+    decay = np.exp(-np.diff(s) / tau)
+    out = inc
+    for k in range(1, len(s)):
+        out[k] += decay[k - 1] * out[k - 1]
+    return out
+
+
+def count_features(result, window_starts, window_length: float, copy: int = 0,
+                   neurons=None) -> np.ndarray:
+    """Spike counts of every neuron in every presentation window.
+
+    A spike at time t counts in window w if ``start_w <= t < start_w + window_length``
+    (half-open, so back-to-back windows share no spike). Windows may overlap or be in any
+    order.
+
+    Parameters
+    ----------
+    result : SimResult
+    window_starts : float array (W,)
+        Start of each window (s), e.g. the onset of each image presentation.
+    window_length : float
+        Length of every window (s).
+    copy : int
+        Network copy.
+    neurons : int array, optional
+        Neurons (within the copy) to use, in this column order; default all.
+
+    Returns
+    -------
+    int array (W, N)
+    """
+    starts = np.asarray(window_starts, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(starts)):
+        raise ValueError("window_starts must be finite times (s)")
+    window_length = float(window_length)
+    if not window_length > 0:
+        raise ValueError(f"window_length must be > 0 (seconds), got {window_length!r}")
+    t, col, n_cols = _spikes_of(result, copy, neurons)
+    order = np.argsort(t, kind="stable")
+    t, col = t[order], col[order]
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, starts + window_length, side="left")
+    per_window = hi - lo
+    # spike positions of all windows, concatenated: lo_w, lo_w+1, ..., hi_w-1 for each w
+    window = np.repeat(np.arange(len(starts)), per_window)
+    first = np.repeat(lo - np.concatenate(([0], np.cumsum(per_window)[:-1])), per_window)
+    pos = np.arange(per_window.sum()) + first
+    flat = np.bincount(window * n_cols + col[pos], minlength=len(starts) * n_cols)
+    return flat.reshape(len(starts), n_cols).astype(np.int64)
+
+
+# ==========================================================================================
+# Readouts
+# ==========================================================================================
