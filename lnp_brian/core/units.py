@@ -16,12 +16,12 @@ import numpy as np
 from brian2.units import allunits as _allunits
 from brian2 import units as _units
 from brian2.units.fundamentalunits import (
-                                           DIMENSIONLESS,
-                                           Dimension,
-                                           Quantity,
-                                           Unit,
-                                           get_dimensions,
-                                           )
+    DIMENSIONLESS,
+    Dimension,
+    Quantity,
+    Unit,
+    get_dimensions,
+)
 
 __all__ = ["UnitError", "parse_quantity", "parse_unit", "as_dimension", "unit_string", "format_quantity"]
 
