@@ -17,12 +17,15 @@ exclude_patterns = ["_build", "README.md", "results/*.txt"]
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
-autodoc_default_options = {"members": True, "show-inheritance": True, "member-order": "bysource"}
+# scikit-learn adds set_*_request methods to every estimator; their docstrings are sklearn's
+autodoc_default_options = {"members": True, "show-inheritance": True, "member-order": "bysource",
+                           "exclude-members": "set_fit_request, set_score_request, set_predict_request, "
+                                              "set_transform_request"}
 autodoc_typehints = "none"  # the numpydoc Parameters sections carry the types and units
 autodoc_mock_imports = ["brian2cuda"]
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
-numpydoc_attributes_as_param_list = False
+numpydoc_attributes_as_param_list = True
 
 html_theme = "alabaster"
 html_title = f"lnp_brian {release}"

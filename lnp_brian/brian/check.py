@@ -35,8 +35,18 @@ __all__ = ["ModelCheckError", "check_with_brian2", "unit_mismatch"]
 
 
 class ModelCheckError(ValueError):
-    """Brian2 rejects a part of a model: ``key`` names the model file's key. The model layer
-    turns it into a :class:`~lnp_brian.model.spec.ModelError` naming the file."""
+    """Brian2 rejects a part of a model.
+
+    The model layer turns it into a :class:`~lnp_brian.model.spec.ModelError` naming the file.
+
+    Parameters
+    ----------
+    key : str
+        The model file's key at fault, e.g. ``"neuron.threshold"`` or
+        ``"neuron.constants.v_th"``; empty when no single part can be named.
+    message : str
+        What is wrong, without the key.
+    """
 
     def __init__(self, key: str, message: str):
         self.key, self.message = key, message
@@ -63,7 +73,24 @@ def _bare_numbers(spec: ModelSpec) -> list[str]:
 
 
 def check_with_brian2(spec: ModelSpec) -> None:
-    """Raise :class:`ModelCheckError` if Brian2 rejects any part of the model."""
+    """Raise :class:`ModelCheckError` if Brian2 rejects any part of the model.
+
+    Checks the declarations (parameters, constants and initial values against the
+    equations), then runs a 4-neuron copy of the whole model for zero time on the NumPy
+    target (no compilation). Only if Brian2 objects are the parts run one at a time, so that
+    the error names the part at fault. A model text accepted once is not checked again in
+    the same process. Holds the build lock and the runtime device while it runs.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The parsed model (its ``text`` identifies it for the cache of accepted models).
+
+    Raises
+    ------
+    ModelCheckError
+        Brian2 rejects the model; ``key`` names the model file's key (or part) at fault.
+    """
 
     digest = hashlib.sha256(spec.text.encode()).hexdigest()
     if digest in _validated:
@@ -449,9 +476,25 @@ def _given_value(raw: dict, key: str) -> str:
 
 
 def unit_mismatch(spec: ModelSpec) -> ModelCheckError | None:
-    """The first constant or parameter (neuron, synapse, plasticity) whose unit does not fit
-    what the equations need, as a ModelCheckError naming its key; None if every one fits or the
-    equations cannot tell. Used when Brian2 rejects a model, before its own message."""
+    """Find the first constant or parameter whose unit does not fit what the equations need.
+
+    Looks at the neuron, synapse and plasticity constants and parameters. The dimension the
+    code needs for a name is inferred from the sums, comparisons and function calls it
+    appears in (Brian2's own rules). Used when Brian2 rejects a model, before its own
+    message, because Brian2 names an expression rather than the model file's key.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The parsed model.
+
+    Returns
+    -------
+    ModelCheckError or None
+        An error naming the key, the value as written and the unit the equations need
+        (returned, not raised); None if every unit fits, a name is unused, or the
+        equations cannot tell.
+    """
     try:
         contexts = list(_contexts(spec))
     except Exception:  # unparsable equations are reported by Brian2

@@ -26,7 +26,16 @@ NO_NVCC = "nvcc was not found (install the CUDA toolkit or set CUDA_PATH)"
 
 @lru_cache(maxsize=1)
 def gpu_info() -> dict | None:
-    """Name and compute capability of GPU 0, or None when no NVIDIA GPU answers."""
+    """Name and compute capability of GPU 0, or None when no NVIDIA GPU answers.
+
+    Asks ``nvidia-smi`` once per process (the answer is cached).
+
+    Returns
+    -------
+    dict or None
+        ``{"name": str, "compute_capability": float}``, e.g. ``9.0`` for an H100 (when
+        nvidia-smi does not report it: ``DEFAULT_COMPUTE_CAPABILITY``, 9.0), or None.
+    """
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
@@ -46,7 +55,13 @@ def gpu_info() -> dict | None:
 
 
 def nvcc_path() -> str | None:
-    """Path of nvcc: on PATH, else under $CUDA_PATH or /usr/local/cuda."""
+    """Path of nvcc: on PATH, else under ``$CUDA_PATH`` or ``/usr/local/cuda``.
+
+    Returns
+    -------
+    str or None
+        The path of the nvcc executable, or None when none is found.
+    """
     found = shutil.which("nvcc")
     if found:
         return found
@@ -57,7 +72,18 @@ def nvcc_path() -> str | None:
 
 
 def nvcc_version(nvcc: str | None = None) -> float | None:
-    """CUDA release of nvcc (e.g. 13.0) from ``nvcc --version``; None when it cannot tell."""
+    """CUDA release of nvcc (e.g. 13.0) from ``nvcc --version``; None when it cannot tell.
+
+    Parameters
+    ----------
+    nvcc : str, optional
+        Path of nvcc (default: :func:`nvcc_path`).
+
+    Returns
+    -------
+    float or None
+        The release, e.g. ``13.0``; None without nvcc or when its output cannot be read.
+    """
     nvcc = nvcc or nvcc_path()
     if nvcc is None:
         return None
@@ -75,7 +101,13 @@ def nvcc_version(nvcc: str | None = None) -> float | None:
 
 
 def unavailable() -> str | None:
-    """What this machine lacks to compile and run cuda_standalone builds (None: nothing)."""
+    """What this machine lacks to compile and run cuda_standalone builds.
+
+    Returns
+    -------
+    str or None
+        A message naming what is missing (a GPU, nvcc or both), or None when nothing is.
+    """
     missing = [why for why, absent in ((NO_GPU, gpu_info() is None), (NO_NVCC, nvcc_path() is None))
                if absent]
     if len(missing) == 2:
@@ -87,7 +119,15 @@ def can_compile() -> tuple[bool, str]:
     """Whether a cuda_standalone project should be compiled here, and why (not).
 
     Compiling needs nvcc; running needs a GPU, so without one the project is only generated
-    (set ``LNP_BRIAN_CUDA_COMPILE=1`` to compile anyway, e.g. to check the toolchain)."""
+    (set ``LNP_BRIAN_CUDA_COMPILE=1`` to compile anyway, e.g. to check the toolchain).
+
+    Returns
+    -------
+    ok : bool
+        Whether to compile.
+    reason : str
+        Where nvcc was found, or what is missing.
+    """
     nvcc = nvcc_path()
     forced = os.environ.get("LNP_BRIAN_CUDA_COMPILE") == "1"
     if nvcc is None:
@@ -98,7 +138,17 @@ def can_compile() -> tuple[bool, str]:
 
 
 def curand_paths() -> tuple[str, str] | None:
-    """(include dir, lib dir with a libcurand.so link) from the nvidia-curand wheel."""
+    """Include and library directories of cuRAND from the ``nvidia-curand`` wheel.
+
+    The wheel ships only a versioned ``libcurand.so.N``; a ``libcurand.so`` link to it is made
+    in ``$XDG_CACHE_HOME/lnp_brian/curand`` (default ``~/.cache``) so the linker finds it.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        ``(include_dir, lib_dir)``, where ``lib_dir`` holds the ``libcurand.so`` link; None
+        when the wheel is not installed.
+    """
     try:
         import nvidia  # namespace package of the NVIDIA wheels
     except ImportError:
@@ -123,7 +173,19 @@ def curand_paths() -> tuple[str, str] | None:
 
 
 def cuda_preferences() -> dict:
-    """Brian2 preferences for a cuda_standalone build on this machine."""
+    """Brian2 preferences for a cuda_standalone build on this machine.
+
+    GPU detection is switched off and the compute capability set from :func:`gpu_info`
+    (default ``DEFAULT_COMPUTE_CAPABILITY``, 9.0); the CUDA path and release come from nvcc
+    (default release ``DEFAULT_CUDA_VERSION``, 13.0), cuRAND from :func:`curand_paths`, and
+    C++17 replaces brian2cuda's ``-std=c++11``.
+
+    Returns
+    -------
+    dict
+        Brian2 preference names (``"devices.cuda_standalone.cuda_backend.*"``,
+        ``"codegen.cpp.*"``) to values.
+    """
     gpu = gpu_info()
     prefs = {
         "devices.cuda_standalone.cuda_backend.detect_gpus": False,
@@ -159,7 +221,14 @@ def set_brian2cuda_detection(prefs: dict) -> None:
     brian2cuda detects the CUDA path, nvcc and the GPU once per process and keeps the answer,
     so a later build would use the nvcc found first (even after PATH changed), and without
     any CUDA installation code generation itself fails. Setting its record from our own
-    detection makes every build use the current nvcc, or, with none, generate code only."""
+    detection makes every build use the current nvcc, or, with none, generate code only.
+
+    Parameters
+    ----------
+    prefs : dict
+        The preferences from :func:`cuda_preferences` (its CUDA path and runtime version are
+        used).
+    """
     from brian2cuda.utils import gputools
 
     nvcc = nvcc_path()

@@ -36,11 +36,41 @@ def _q(value, unit, name):
 
 @dataclass(frozen=True)
 class PoissonNoise:
-    """Filtered Poisson shot noise: ``n`` independent sources at ``rate`` per neuron, each
-    spike adding ``weight`` to ``I_noise``, which decays with time constant ``tau``.
+    """Filtered Poisson shot noise.
 
-    Mean current ``n * rate * weight * tau``. The per-neuron factor ``noise_gain``
-    (default 1) scales ``weight`` and can be changed on every run.
+    ``n`` independent sources at ``rate`` per neuron, each spike adding ``weight`` to
+    ``I_noise``, which decays with time constant ``tau``. Mean current
+    ``n * rate * weight * tau``. The per-neuron factor ``noise_gain`` (default 1) scales
+    ``weight`` and can be changed on every run.
+
+    Parameters
+    ----------
+    rate : Quantity or str
+        Rate of each source, in Hz (e.g. ``"10 Hz"``); >= 0.
+    n : int
+        Number of independent sources per neuron; >= 1.
+    weight : Quantity or str
+        Jump of ``I_noise`` per input spike, in the model's input unit (e.g. ``"5 pA"``).
+    tau : Quantity or str
+        Decay time constant of ``I_noise``, in seconds (e.g. ``"5 ms"``); > 0.
+    shared : bool, optional
+        With several copies of the network in one build, give every copy the very same
+        noise realisation (default False).
+
+    Raises
+    ------
+    ValueError
+        ``n < 1``, ``rate < 0`` or ``tau <= 0``.
+    UnitError
+        A value that is not a quantity of the right unit.
+
+    Examples
+    --------
+    >>> noise = PoissonNoise(rate="10 Hz", n=100, weight="5 pA", tau="5 ms")
+    >>> noise.describe()
+    {'kind': 'poisson', 'rate': '10. Hz', 'n': 100, 'weight': '5. pA', 'tau': '5. ms', 'shared': False}
+    >>> float(noise.n * noise.rate * noise.weight * noise.tau)  # mean current in amp
+    2.5e-11
     """
 
     rate: Quantity
@@ -58,18 +88,54 @@ class PoissonNoise:
 
     @property
     def dim(self):
+        """Dimension of the noise current (that of ``weight``)."""
         return get_dimensions(self.weight)
 
     def describe(self) -> dict:
+        """The noise as plain values, for run records.
+
+        Returns
+        -------
+        dict
+            ``kind`` (``"poisson"``), the fields as strings with units, ``n`` and ``shared``.
+        """
         return {"kind": "poisson", "rate": str(self.rate), "n": int(self.n),
                 "weight": str(self.weight), "tau": str(self.tau), "shared": self.shared}
 
 
 @dataclass(frozen=True)
 class OUNoise:
-    """Ornstein-Uhlenbeck current with stationary ``mean`` and ``std`` and correlation
-    time ``tau``: ``dI/dt = (mean - I)/tau + std*sqrt(2/tau)*xi``. ``noise_gain`` scales
-    ``std`` per neuron."""
+    """Ornstein-Uhlenbeck noise current.
+
+    Stationary ``mean`` and ``std`` and correlation time ``tau``:
+    ``dI/dt = (mean - I)/tau + std*sqrt(2/tau)*xi``. The per-neuron factor ``noise_gain``
+    scales ``std``. The current is integrated in a group of its own and linked into the
+    neurons.
+
+    Parameters
+    ----------
+    mean : Quantity or str
+        Stationary mean, in the model's input unit (e.g. ``"0.1 nA"``).
+    std : Quantity or str
+        Stationary standard deviation, in the unit of ``mean``; >= 0.
+    tau : Quantity or str
+        Correlation time, in seconds (e.g. ``"10 ms"``); > 0.
+    shared : bool, optional
+        With several copies of the network in one build, give every copy the very same
+        noise realisation (default False).
+
+    Raises
+    ------
+    ValueError
+        ``tau <= 0`` or ``std < 0``.
+    UnitError
+        A value that is not a quantity of the right unit.
+
+    Examples
+    --------
+    >>> OUNoise(mean="0.1 nA", std="50 pA", tau="10 ms").describe()
+    {'kind': 'ou', 'mean': '100. pA', 'std': '50. pA', 'tau': '10. ms', 'shared': False}
+    """
 
     mean: Quantity
     std: Quantity
@@ -85,9 +151,17 @@ class OUNoise:
 
     @property
     def dim(self):
+        """Dimension of the noise current (that of ``mean``)."""
         return get_dimensions(self.mean)
 
     def describe(self) -> dict:
+        """The noise as plain values, for run records.
+
+        Returns
+        -------
+        dict
+            ``kind`` (``"ou"``), the fields as strings with units, and ``shared``.
+        """
         return {"kind": "ou", "mean": str(self.mean), "std": str(self.std),
                 "tau": str(self.tau), "shared": self.shared}
 
@@ -96,20 +170,37 @@ class OUNoise:
 class Stimulus:
     """Deterministic input currents sampled every ``dt``.
 
+    ``values`` and ``weights`` can be replaced on every re-run of a compiled build as long as
+    their shapes stay the same.
+
     Parameters
     ----------
     values : Quantity or array, shape (T, K)
         ``K`` input channels over ``T`` time steps, in the model's input unit (plain arrays
-        are taken as SI values of that unit). The last value holds after the end.
-    dt : Quantity
-        Sampling interval of ``values``.
+        are taken as SI values of that unit). The last value holds after the end. A 1-d
+        array is one channel.
+    dt : Quantity or str
+        Sampling interval of ``values``, in seconds (e.g. ``"1 ms"``); > 0.
     weights : array (K, N), optional
         Per-neuron mixing weights (dimensionless): neuron ``j`` receives
-        ``sum_k weights[k, j] * values[:, k]``; ``K`` at most 32. ``None`` means one channel
-        per neuron (``K == N``: neuron ``j`` receives channel ``j``).
+        ``sum_k weights[k, j] * values[:, k]``; ``K`` at most 32 (``MAX_MIXED_CHANNELS``).
+        ``None`` means one channel per neuron (``K == N``: neuron ``j`` receives channel
+        ``j``).
 
-    ``values`` and ``weights`` can be replaced on every re-run of a compiled build as long as
-    their shapes stay the same.
+    Raises
+    ------
+    ValueError
+        ``values`` or ``weights`` of the wrong shape, ``dt <= 0``, or more than 32 mixed
+        channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stim = Stimulus(values=np.zeros((100, 2)), dt="1 ms", weights=np.ones((2, 5)))
+    >>> stim.n_channels
+    2
+    >>> stim.describe()
+    {'kind': 'stimulus', 'shape': [100, 2], 'dt': '1. ms', 'mixed': True}
     """
 
     values: object
@@ -140,28 +231,73 @@ class Stimulus:
 
     @property
     def n_channels(self) -> int:
+        """Number of input channels ``K``."""
         return self.values.shape[1]
 
     def check_dim(self, dim) -> None:
+        """Check that the values (if given as a Quantity) are in the model's input unit.
+
+        Parameters
+        ----------
+        dim : str, Unit, Quantity or Dimension
+            The model's input unit (``neuron.input_unit``).
+
+        Raises
+        ------
+        ValueError
+            The values carry a different unit. Plain arrays always pass.
+        """
         if self._dim is not None and self._dim is not as_dimension(dim):
             raise ValueError(f"Stimulus values have unit {unit_string(self._dim)}, "
                              f"the model's input is in {unit_string(dim)}")
 
     def describe(self) -> dict:
+        """The stimulus in brief, for run records.
+
+        Returns
+        -------
+        dict
+            ``kind`` (``"stimulus"``), ``shape`` ``[T, K]``, ``dt`` as a string and
+            ``mixed`` (whether per-neuron weights are given).
+        """
         return {"kind": "stimulus", "shape": list(self.values.shape), "dt": str(self.dt),
                 "mixed": self.weights is not None}
 
 
 @dataclass(frozen=True)
 class PoissonStimulus:
-    """``K`` Poisson input neurons (e.g. one per pixel) whose rates follow ``rates`` (T, K) in
-    Hz, sampled every ``dt``, projecting into the network through input synapses.
+    """Poisson input neurons projecting into the network through input synapses.
 
-    The input synapses use the model's static synapse code (``synapse.on_pre``, with the
-    input weight as ``w``), so an input spike acts like a spike of a recurrent excitatory
-    synapse. ``weights`` (K, N) gives the input weight of every (input, neuron) pair in the
-    model's weight unit (SI); zeros are not connected. Rates and the non-zero weights can be
-    replaced on every re-run (same shapes, same non-zero pattern).
+    ``K`` input neurons (e.g. one per pixel) fire with the rates in ``rates``. The input
+    synapses use the model's static synapse code (``synapse.on_pre``, with the input weight
+    as ``w``), so an input spike acts like a spike of a recurrent excitatory synapse. Rates
+    and the non-zero weights can be replaced on every re-run (same shapes, same non-zero
+    pattern).
+
+    Parameters
+    ----------
+    rates : array, shape (T, K)
+        Firing rate of each input neuron over ``T`` time steps, in Hz (non-negative, finite).
+    dt : Quantity or str
+        Sampling interval of ``rates``, in seconds (e.g. ``"10 ms"``).
+    weights : array, shape (K, N)
+        Input weight of every (input, neuron) pair in the model's weight unit (SI values);
+        zeros are not connected.
+
+    Raises
+    ------
+    ValueError
+        ``rates`` negative, not finite or not 2-d, or ``weights`` of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spikes = PoissonStimulus(rates=np.full((10, 2), 20.0), dt="10 ms",
+    ...                          weights=np.array([[0.5, 0.0], [0.0, 0.25]]))
+    >>> spikes.describe()
+    {'kind': 'poisson_stimulus', 'shape': [10, 2], 'dt': '10. ms', 'input_synapses': 2}
+    >>> spikes.synapses()
+    (array([0, 1]), array([0, 1]), array([0.5 , 0.25]))
     """
 
     rates: np.ndarray
@@ -181,20 +317,50 @@ class PoissonStimulus:
 
     @property
     def n_channels(self) -> int:
+        """Number of input neurons ``K``."""
         return self.rates.shape[1]
 
     def synapses(self):
-        """(input index, neuron index, weight) of the connected pairs, sorted by (input, neuron)."""
+        """The connected (input, neuron) pairs, sorted by (input, neuron).
+
+        Returns
+        -------
+        k : ndarray of int
+            Input neuron index of each synapse.
+        j : ndarray of int
+            Network neuron index of each synapse.
+        w : ndarray of float
+            Weight of each synapse (the model's weight unit, SI).
+        """
         k, j = np.nonzero(self.weights)
         return k, j, self.weights[k, j]
 
     def describe(self) -> dict:
+        """The stimulus in brief, for run records.
+
+        Returns
+        -------
+        dict
+            ``kind`` (``"poisson_stimulus"``), ``shape`` ``[T, K]``, ``dt`` as a string and
+            the number of ``input_synapses``.
+        """
         return {"kind": "poisson_stimulus", "shape": list(self.rates.shape), "dt": str(self.dt),
                 "input_synapses": int(np.count_nonzero(self.weights))}
 
 
 def default_input(spec) -> PoissonNoise | OUNoise | None:
-    """The model file's ``[input]`` noise as an input object (None if the model has none)."""
+    """The model file's ``[input]`` noise as an input object.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model; its ``input`` dict (``kind`` ``"poisson"`` or ``"ou"`` and the values).
+
+    Returns
+    -------
+    PoissonNoise, OUNoise or None
+        The noise, or None if the model file gives none.
+    """
     cfg = spec.input
     if not cfg:
         return None

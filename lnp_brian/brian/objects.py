@@ -43,6 +43,43 @@ INPUTS, INPUT_SYN, INPUT_RATES, INPUT_SPIKES = "inputs", "input_syn", "input_rat
 
 @dataclass
 class BrianObjects:
+    """The Brian2 objects of one network build, as made by :func:`create_objects`.
+
+    Parameters
+    ----------
+    neurons : brian2.NeuronGroup
+        All neurons, ``copies * n`` of them (neuron ``c*n + j`` is neuron ``j`` of copy ``c``).
+    synapses : dict of str to brian2.Synapses, optional
+        The recurrent synapses by name: ``"syn"`` (static) and ``"syn_plastic"``.
+    syn_index : dict of str to ndarray, optional
+        For each name in ``synapses``, the indices of its synapses in the network's synapse
+        list (one copy).
+    noise_group : brian2.NeuronGroup, optional
+        The group generating linked noise (OU noise, or Poisson noise shared by copies).
+    poisson_input : brian2.PoissonInput, optional
+        The Poisson shot-noise sources.
+    stim : brian2.TimedArray, optional
+        The stimulus currents (called ``stim`` in the equations).
+    seedholder : brian2.NeuronGroup, optional
+        One-neuron group holding the shared ``noise_seed`` variable.
+    spike_monitor : brian2.SpikeMonitor, optional
+        Spikes of the neurons.
+    state_monitor : brian2.StateMonitor, optional
+        Recorded state variables.
+    input_group : brian2.NeuronGroup, optional
+        Poisson input neurons of a :class:`~lnp_brian.brian.inputs.PoissonStimulus`.
+    input_synapses : brian2.Synapses, optional
+        Synapses from the input neurons to the network.
+    input_rates : brian2.TimedArray, optional
+        Rates of the input neurons (Hz).
+    input_monitor : brian2.SpikeMonitor, optional
+        Spikes of the input neurons.
+    record_indices : ndarray, optional
+        Neuron indices (all copies) that ``state_monitor`` records.
+    extra : list, optional
+        Further Brian2 objects added by extensions (e.g. Lyapunov monitors).
+    """
+
     neurons: b2.NeuronGroup
     synapses: dict = field(default_factory=dict)  # name -> Synapses
     syn_index: dict = field(default_factory=dict)  # name -> indices into the network's synapses
@@ -61,6 +98,7 @@ class BrianObjects:
 
     @property
     def all(self) -> list:
+        """The objects that go into a ``brian2.Network`` (TimedArrays and absent ones left out)."""
         objs = [self.neurons, *self.synapses.values(), self.noise_group, self.poisson_input,
                 self.input_group, self.input_synapses, self.input_monitor,
                 self.seedholder, self.spike_monitor, self.state_monitor, *self.extra]
@@ -73,7 +111,37 @@ def _decl(name: str, dim, flags: str = "constant") -> str:
 
 def neuron_equations(spec: ModelSpec, noise=None, stim: Stimulus | None = None,
                      linked_noise: bool = False, n: int = 1) -> str:
-    """The complete neuron equations Brian2 gets for ``spec`` with these inputs."""
+    """The complete neuron equations Brian2 gets for ``spec`` with these inputs.
+
+    The user's equations plus one ``name : unit (constant)`` line per heterogeneous
+    parameter, ``active`` (spiking models), and the input current
+    ``<input> = I_bias + I_noise + I_stim`` with the terms the inputs need.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    noise : PoissonNoise or OUNoise, optional
+        Background noise (adds ``I_noise``).
+    stim : Stimulus, optional
+        Stimulus currents (adds ``I_stim``).
+    linked_noise : bool, optional
+        ``I_noise`` is linked from a separate noise group instead of integrated in the
+        neurons (required for OU noise).
+    n : int, optional
+        Neurons per copy; a stimulus with one channel per neuron feeds neuron ``i`` channel
+        ``i % n``.
+
+    Returns
+    -------
+    str
+        The equations, one per line.
+
+    Raises
+    ------
+    ValueError
+        OU noise with ``linked_noise=False``.
+    """
     nspec = spec.neuron
     lines = [nspec.equations]
     lines += [_decl(name, d.dim) for name, d in nspec.parameters.items()]
@@ -131,12 +199,58 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
                    extra_namespace: dict | None = None) -> BrianObjects:
     """Create the Brian2 objects (in the active device) for one network topology.
 
-    ``pre``, ``post``, ``plastic`` describe one copy's synapses; ``delays`` is None, one
-    value for all, or per synapse (SI seconds). ``record`` maps variable names to neuron
-    indices (within one copy) or True for all. ``unique_names`` appends ``*`` so several
-    runtime simulators can coexist in one process. ``extra_equations``, ``extra_reset`` and
-    ``extra_namespace`` let an extension (e.g. the Lyapunov divergence monitor) add
-    variables to the neurons before the group is created.
+    Only structure is fixed here; values (parameters, weights, initial state, ...) are
+    Brian2 variables that the backends set before each run.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    n : int
+        Neurons per copy.
+    pre, post : array_like of int
+        Presynaptic and postsynaptic neuron of each synapse of one copy.
+    plastic : array_like of bool
+        Per synapse, whether it is plastic (goes into ``"syn_plastic"``).
+    delays : float or array_like, optional
+        None (no delay), one value for all synapses, or one per synapse, in seconds (SI). A
+        single value is compiled in; per-synapse values are set by the backends.
+    noise : PoissonNoise or OUNoise, optional
+        Background noise current.
+    stim : Stimulus, optional
+        Stimulus currents.
+    spikes : PoissonStimulus, optional
+        Poisson input neurons with input synapses, shared by all copies.
+    copies : int, optional
+        Number of copies of the network, replicated block-diagonally in one group
+        (default 1).
+    record : dict, optional
+        Variable names to neuron indices (within one copy) or True for all; recorded in
+        every copy.
+    record_dt : Quantity, optional
+        Sampling interval of the state monitor, in seconds (default: the simulation ``dt``).
+    record_spikes : bool, optional
+        Add a spike monitor (spiking models; default True).
+    unique_names : bool, optional
+        Append ``*`` to the object names so several runtime simulators can coexist in one
+        process (default False).
+    extra_equations : str, optional
+        Equations added to the neurons before the group is created (for extensions such as
+        the Lyapunov divergence monitor).
+    extra_reset : str, optional
+        Code added to the reset of spiking models.
+    extra_namespace : dict, optional
+        Names added to the neurons' namespace.
+
+    Returns
+    -------
+    BrianObjects
+        The created objects.
+
+    Raises
+    ------
+    ValueError
+        A recorded neuron index outside ``[0, n)``.
     """
     suffix = "*" if unique_names else ""
     nspec = spec.neuron

@@ -43,7 +43,13 @@ def stop_if_requested() -> None:
 
 
 def stop_requested() -> bool:
-    """Whether :func:`request_stop` was called (and not cleared since)."""
+    """Whether :func:`request_stop` was called (and not cleared since).
+
+    Returns
+    -------
+    bool
+        True while a stop is requested.
+    """
     return _stop_requested.is_set()
 
 
@@ -54,7 +60,19 @@ def clear_stop_request() -> None:
 
 @contextmanager
 def brian_device(name: str, **kwargs):
-    """Make ``name`` Brian2's active device for the duration of the block."""
+    """Make ``name`` Brian2's active device for the duration of the block.
+
+    The device is set with ``build_on_run=False``; the previous device is restored
+    afterwards. Brian2's device is process-global: hold ``build_lock`` around it.
+
+    Parameters
+    ----------
+    name : str
+        ``"runtime"``, ``"cpp_standalone"`` or ``"cuda_standalone"`` (imports brian2cuda
+        and quiets its INFO-level listing of preferences).
+    **kwargs
+        Passed on to ``brian2.set_device`` (e.g. ``directory`` for a standalone project).
+    """
     from brian2.devices.device import get_device, reset_device, set_device
     from brian2.utils.logger import BrianLogger
 
@@ -77,7 +95,13 @@ def brian_device(name: str, **kwargs):
 
 @contextmanager
 def codegen_target(target: str | None):
-    """Use ``target`` ("cython"/"numpy") as Brian2's runtime code generation target."""
+    """Use ``target`` as Brian2's runtime code generation target for the block.
+
+    Parameters
+    ----------
+    target : str or None
+        ``"cython"`` or ``"numpy"``; None leaves the current target.
+    """
     if target is None:
         yield
         return
@@ -91,7 +115,19 @@ def codegen_target(target: str | None):
 
 @contextmanager
 def cpp_prefs(device: str, threads: int):
-    """Set compiler/OpenMP preferences for one build and restore them afterwards."""
+    """Set compiler/OpenMP preferences for one build and restore them afterwards.
+
+    The compiler's output goes to ``MAKE_LOG`` in the project directory; for
+    ``cuda_standalone`` the preferences of
+    :func:`~lnp_brian.brian.cuda.cuda_preferences` are set as well.
+
+    Parameters
+    ----------
+    device : str
+        ``"cpp_standalone"`` or ``"cuda_standalone"``.
+    threads : int
+        OpenMP threads for ``cpp_standalone`` (ignored for other devices, which get 0).
+    """
     from brian2 import prefs
 
     saved = {}
@@ -119,8 +155,16 @@ def cpp_prefs(device: str, threads: int):
 
 @contextmanager
 def file_lock(path: Path):
-    """Hold an exclusive lock on ``path`` (created) for the block: one process builds a
-    shared build directory at a time."""
+    """Hold an exclusive lock on ``path`` for the block.
+
+    One process builds a shared build directory at a time (``fcntl.flock``, so the lock
+    is released if the process dies).
+
+    Parameters
+    ----------
+    path : str or Path
+        The lock file (created, or truncated if it exists).
+    """
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 
 def pruning_options() -> dict:
-    """``{field: option}`` for every :class:`lnp_brian.pruning.config.PruneConfig` field that
-    ``lnp-brian prune`` exposes (metadata "option"), in field order: the parser's options are
-    made from these fields (lnp_brian.cli.main), and errors about a field name its option. The
-    ``steps`` field stands for the --no-STEP / --random-STEP flags, one pair per step of
-    ``lnp_brian.pruning.config.STEP_BY_NAME``. Imports only lnp_brian.pruning.config (no Brian2)."""
+    """The ``lnp-brian prune`` option of every :class:`lnp_brian.pruning.config.PruneConfig` field that has one.
+
+    The parser's options are made from these fields (:mod:`lnp_brian.cli.main`), and errors
+    about a field name its option. Imports only :mod:`lnp_brian.pruning.config` (no Brian2).
+
+    Returns
+    -------
+    dict
+        Field -> option (metadata "option"), in field order. The ``steps`` field stands for
+        the ``--no-STEP`` / ``--random-STEP`` flags, one pair per step of
+        :data:`lnp_brian.pruning.config.STEP_BY_NAME`.
+
+    Examples
+    --------
+    >>> options = pruning_options()
+    >>> options["lyapunov_copies"], options["reweight"]
+    ('--copies', '--no-reweight')
+    """
     import dataclasses
 
     from ..pruning.config import PruneConfig
@@ -20,8 +33,28 @@ def pruning_options() -> dict:
     return {f.name: f.metadata["option"] for f in dataclasses.fields(PruneConfig) if "option" in f.metadata}
 
 def checked_size(spec, n: int, connection_probability: float | None):
-    """The connectivity table for ``n`` neurons (``--connection-probability`` applied), after
-    checking that such a network fits in memory. Errors name the options."""
+    """The connectivity table for ``n`` neurons, after checking that such a network fits in memory.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    n : int
+        Number of neurons (``--neurons``).
+    connection_probability : float or None
+        ``--connection-probability`` of a 'random' model (None: the model's).
+
+    Returns
+    -------
+    dict
+        The model's connectivity table with the probability applied.
+
+    Raises
+    ------
+    ValueError
+        A probability the model cannot take, or a network too large for memory; the message
+        names the option.
+    """
     from ..network.network import check_size, connectivity_with_p
 
     conn = dict(spec.network.connectivity)
@@ -36,8 +69,29 @@ def checked_size(spec, n: int, connection_probability: float | None):
 
 
 def resolve_dt(spec, dt, duration, *, option: str = "--duration") -> float:
-    """The integration step in seconds (``--dt``, else the model's, else 0.1 ms), which must be
-    shorter than the simulated time."""
+    """The integration step in seconds (``--dt``, else the model's, else 0.1 ms).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model (its ``dt``).
+    dt : str, brian2.Quantity or None
+        The ``--dt`` value (None: not given).
+    duration : str or brian2.Quantity
+        The simulated time, which the step must be shorter than.
+    option : str
+        Option named in the error (default ``"--duration"``).
+
+    Returns
+    -------
+    float
+        The step in s.
+
+    Raises
+    ------
+    ValueError
+        The step is not shorter than ``duration``.
+    """
     from ..simulation.simulator import simulation_dt
 
     step = simulation_dt(dt, spec)

@@ -6,7 +6,28 @@ __all__ = ["cmd_experiment", "check_scheduler"]
 
 
 def check_scheduler(address: str, timeout: float = 5.0) -> None:
-    """A dask scheduler address must be host:port (optionally tcp://) and answer a connection."""
+    """Check that a dask scheduler address is host:port (optionally tcp:// or tls://) and answers.
+
+    Parameters
+    ----------
+    address : str
+        The ``--scheduler`` value, e.g. ``tcp://127.0.0.1:8786``.
+    timeout : float
+        Seconds to wait for the connection.
+
+    Raises
+    ------
+    ValueError
+        A malformed address, or nothing accepts a connection there; the message names
+        ``--scheduler``.
+
+    Examples
+    --------
+    >>> check_scheduler("localhost")
+    Traceback (most recent call last):
+    ...
+    ValueError: --scheduler 'localhost': expected an address such as tcp://127.0.0.1:8786
+    """
     import socket
     from urllib.parse import urlsplit
 
@@ -27,6 +48,29 @@ def check_scheduler(address: str, timeout: float = 5.0) -> None:
 
 
 def cmd_experiment(args, argv) -> int:
+    """Run ``lnp-brian experiment``: the grid of an experiment file into ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the command (:func:`lnp_brian.cli.main.build_parser`).
+    argv : list of str or None
+        The command line, recorded in ``run.json`` (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0 when every run completed (the summary table is printed), 1 when some failed after
+        their retries (the others' results are saved; rerun with ``--resume``).
+
+    Raises
+    ------
+    ValueError
+        A bad option or input file, raised before the output directory is touched (the
+        command line prints it as one line).
+    lnp_brian.experiment.runner.ExperimentConfigError
+        The experiment file cannot be used (a ValueError).
+    """
     import sys
 
     from ..core.runs import check_out_dir

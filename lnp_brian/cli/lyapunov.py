@@ -36,6 +36,26 @@ def check_lyapunov_args(args, spec, n: int) -> float:
 
 
 def cmd_lyapunov(args, argv) -> int:
+    """Run ``lnp-brian lyapunov``: λ_max and, as asked, finite-size, per-neuron exponents and spectrum.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the command (:func:`lnp_brian.cli.main.build_parser`).
+    argv : list of str or None
+        The command line, recorded in ``run.json`` (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0 when done (``--out``/lyapunov.json then has status ``complete``).
+
+    Raises
+    ------
+    ValueError
+        A bad option or input file, raised before the output directory is touched (the
+        command line prints it as one line).
+    """
     import matplotlib.pyplot as plt
     from brian2 import second
 

@@ -1,11 +1,11 @@
 """The ``lnp-brian`` command line.
 
-``lnp-brian simulate``  build a network from a model file, simulate it, write a run directory
-``lnp-brian lyapunov``  Lyapunov exponents of a model
-``lnp-brian prune``     LNP / AP / random pruning of a network
-``lnp-brian experiment`` a grid of models x methods x seeds x tasks from a TOML file
-``lnp-brian quality``   memory capacity, kernel rank and generalisation rank of a network
-``lnp-brian models``    list the shipped models (or print one)
+- ``lnp-brian simulate``: build a network from a model file, simulate it, write a run directory
+- ``lnp-brian lyapunov``: Lyapunov exponents of a model
+- ``lnp-brian prune``: LNP / AP / random pruning of a network
+- ``lnp-brian experiment``: a grid of models x methods x seeds x tasks from a TOML file
+- ``lnp-brian quality``: memory capacity, kernel rank and generalisation rank of a network
+- ``lnp-brian models``: list the shipped models (or print one)
 
 Every command writes one directory (``--out``) holding ``run.json`` (resolved config, seeds,
 versions, compile count, wall times), its data files, figures and ``run.log``.
@@ -261,6 +261,25 @@ def _pruning_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lnp-brian`` argument parser, with one sub-command per command.
+
+    Quantities are parsed with their units (``--duration 500ms``) into Brian2 quantities; the
+    ``prune`` options are generated from the fields of
+    :class:`lnp_brian.pruning.config.PruneConfig` when that command is parsed or its help is
+    shown.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; ``parse_args`` gives a namespace whose ``command`` names the sub-command.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["simulate", "--model", "hrsnn", "--out", "runs/sim",
+    ...                                   "--duration", "500 ms"])
+    >>> args.command, args.model, str(args.out), float(args.duration), args.seed
+    ('simulate', 'hrsnn', 'runs/sim', 0.5, 1)
+    """
     from ..core.version import __version__
 
     parser = argparse.ArgumentParser(
@@ -404,8 +423,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run the command line; returns the exit status (0 done, 1 some runs failed, 2 a user
-    error, printed as one line, 130 interrupted by Ctrl-C or SIGTERM)."""
+    """Run the command line.
+
+    User errors (bad options or files, memory, disk) are printed as one line; other
+    exceptions propagate.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``lnp-brian`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 some runs of an experiment failed, 2 a user error, 130
+        interrupted by Ctrl-C or SIGTERM.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     restore = _interrupt_handlers()

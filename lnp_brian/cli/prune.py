@@ -13,8 +13,33 @@ __all__ = ["cmd_prune", "config_from_args", "steps_from_args", "write_trajectory
 
 
 def steps_from_args(args) -> dict:
-    """PruneConfig.steps from the --no-STEP / --random-STEP flags (step names as in experiment
-    files: lnp_brian.pruning.config.STEP_BY_NAME)."""
+    """``PruneConfig.steps`` from the ``--no-STEP`` / ``--random-STEP`` flags.
+
+    Step names are as in experiment files (:data:`lnp_brian.pruning.config.STEP_BY_NAME`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``lnp-brian prune`` options (``no_<step>`` and ``random_<step>`` attributes).
+
+    Returns
+    -------
+    dict
+        Every step -> ``"on"``, ``"off"`` or ``"random"``.
+
+    Raises
+    ------
+    ValueError
+        ``--no-STEP`` and ``--random-STEP`` of the same step.
+
+    Examples
+    --------
+    >>> from lnp_brian.cli.main import build_parser
+    >>> args = build_parser().parse_args(["prune", "--model", "hrsnn", "--out", "runs/prune",
+    ...                                   "--no-node-pruning", "--random-timescale-opt"])
+    >>> steps_from_args(args)
+    {'lyapunov': 'on', 'sparsify': 'on', 'node_pruning': 'off', 'delocalize': 'on', 'timescale': 'random'}
+    """
     from ..pruning.config import STEP_BY_NAME
 
     steps = {}
@@ -28,9 +53,35 @@ def steps_from_args(args) -> dict:
 
 
 def config_from_args(args):
-    """The PruneConfig of the options (every field with an option, see
-    lnp_brian.cli.common.pruning_options; the seed and device of --seed and --device). A value
-    PruneConfig refuses is a ValueError naming the option as typed."""
+    """The :class:`~lnp_brian.pruning.config.PruneConfig` of the ``lnp-brian prune`` options.
+
+    Every field with an option (:func:`lnp_brian.cli.common.pruning_options`), the steps from
+    :func:`steps_from_args`, and the seed and device of ``--seed`` and ``--device``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``lnp-brian prune`` options.
+
+    Returns
+    -------
+    PruneConfig
+        The checked settings.
+
+    Raises
+    ------
+    ValueError
+        A value PruneConfig refuses, naming the option as typed.
+
+    Examples
+    --------
+    >>> from lnp_brian.cli.main import build_parser
+    >>> args = build_parser().parse_args(["prune", "--model", "hrsnn", "--out", "runs/prune",
+    ...                                   "--iterations", "3", "--duration", "500 ms"])
+    >>> config = config_from_args(args)
+    >>> config.iterations, config.duration, config.seed
+    (3, '0.5 s', 1)
+    """
     import dataclasses
 
     from ..pruning.config import PruneConfig, PruneConfigError
@@ -55,7 +106,19 @@ def config_from_args(args):
 
 
 def write_trajectory(path, rows) -> None:
-    """One CSV row per iteration, the union of all keys as columns."""
+    """Write a pruning trajectory as CSV: one row per iteration, the union of all keys as columns.
+
+    The columns start with iteration, neurons, synapses, lambda_max, lambda_max_stderr and
+    mean_ipr, then the other keys in alphabetical order; missing values are empty. The file
+    is replaced atomically.
+
+    Parameters
+    ----------
+    path : path
+        The CSV file to write.
+    rows : list of dict
+        Trajectory rows (:attr:`lnp_brian.pruning.pruner.PruneResult.rows`).
+    """
     from ..core.files import atomic_write
 
     keys = ["iteration", "neurons", "synapses", "lambda_max", "lambda_max_stderr", "mean_ipr"]
@@ -75,6 +138,28 @@ def write_trajectory(path, rows) -> None:
 
 
 def cmd_prune(args, argv) -> int:
+    """Run ``lnp-brian prune``: prune a network with LNP, AP or random pruning and write its trajectory.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the command (:func:`lnp_brian.cli.main.build_parser`).
+    argv : list of str or None
+        The command line, recorded in ``run.json`` (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0 when done (``--out``/trajectory.csv, the final network and figures written).
+
+    Raises
+    ------
+    ValueError
+        A bad option or input file, raised before the output directory is touched (the
+        command line prints it as one line).
+    lnp_brian.pruning.pruner.CheckpointError
+        ``--resume`` found a checkpoint changed after it was written (a ValueError).
+    """
     import matplotlib.pyplot as plt
 
     from ..core.files import write_json

@@ -36,6 +36,26 @@ def check_quality_args(args, spec) -> dict:
 
 
 def cmd_quality(args, argv) -> int:
+    """Run ``lnp-brian quality``: memory capacity, kernel and generalisation rank of a network.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the command (:func:`lnp_brian.cli.main.build_parser`).
+    argv : list of str or None
+        The command line, recorded in ``run.json`` (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0 when done (``--out``/quality.json written).
+
+    Raises
+    ------
+    ValueError
+        A bad option or input file, raised before the output directory is touched (the
+        command line prints it as one line).
+    """
     import json
 
     import matplotlib.pyplot as plt

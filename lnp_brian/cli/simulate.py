@@ -11,6 +11,26 @@ __all__ = ["cmd_simulate"]
 
 
 def cmd_simulate(args, argv) -> int:
+    """Run ``lnp-brian simulate``: build a network, simulate it and write spikes and figures.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the command (:func:`lnp_brian.cli.main.build_parser`).
+    argv : list of str or None
+        The command line, recorded in ``run.json`` (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0 when done (``--out``/run.json has status ``complete``).
+
+    Raises
+    ------
+    ValueError
+        A bad option or input file, raised before the output directory is touched (the
+        command line prints it as one line).
+    """
     import matplotlib.pyplot as plt
     from brian2 import Equations, second
 

@@ -13,7 +13,24 @@ __all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text
 
 
 def atomic_write(path, write) -> Path:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it over."""
+    """Write a file atomically through a callback.
+
+    ``write(fileobj)`` fills a temporary file beside ``path``; the file is flushed to disk and
+    then renamed over ``path``, so a reader (or a crash) sees either the old file or the
+    complete new one, never half of it. The temporary file is removed if ``write`` fails.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; missing parent directories are created.
+    write : callable
+        Called once with the open temporary file (binary mode); it writes the content.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,26 +47,116 @@ def atomic_write(path, write) -> Path:
 
 
 def atomic_savez(path, data: dict) -> Path:
-    """``np.savez_compressed`` of plain arrays (readable with ``allow_pickle=False``)."""
+    """Save arrays with ``np.savez_compressed``, atomically.
+
+    Plain (non-object) arrays keep the file readable with ``np.load(path, allow_pickle=False)``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz`` file to write.
+    data : dict of str to array_like
+        The arrays, by name.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     return atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
 
 
 def json_text(obj) -> str:
-    """The text write_json writes (NumPy values as plain numbers and lists, paths as strings)."""
+    """The JSON text :func:`write_json` writes for ``obj``.
+
+    Indented by two spaces, keys in their given order, a final newline; NumPy values become
+    plain numbers and lists, paths strings (see :func:`json_default`).
+
+    Parameters
+    ----------
+    obj : object
+        A JSON-serialisable value, possibly holding NumPy scalars, arrays or paths.
+
+    Returns
+    -------
+    str
+        The JSON text, ending with a newline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> print(json_text({"rate": np.float64(2.5), "idx": np.arange(2)}))
+    {
+      "rate": 2.5,
+      "idx": [
+        0,
+        1
+      ]
+    }
+    <BLANKLINE>
+    """
     return json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n"
 
 
 def write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path``, atomically (the text of :func:`json_text`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; missing parent directories are created.
+    obj : object
+        A JSON-serialisable value, possibly holding NumPy scalars, arrays or paths.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     text = json_text(obj)
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def read_json(path):
+    """Read a JSON file (UTF-8).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+
+    Returns
+    -------
+    object
+        The decoded value (dict, list, str, number, bool or None).
+    """
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
 
 def json_default(obj):
+    """Convert a value the ``json`` module cannot write (its ``default`` hook).
+
+    NumPy scalars become Python numbers, arrays nested lists, and anything else
+    (paths included) its ``str``.
+
+    Parameters
+    ----------
+    obj : object
+        The value ``json.dumps`` could not serialise.
+
+    Returns
+    -------
+    object
+        A JSON-serialisable replacement.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> json_default(np.int64(3)), json_default(np.array([1.0, 2.0])), json_default(Path("runs/a"))
+    (3, [1.0, 2.0], 'runs/a')
+    """
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

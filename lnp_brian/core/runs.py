@@ -59,8 +59,29 @@ def _listing(names, limit: int = 5) -> str:
 
 
 def check_out_dir(path, *, option: str = "--out") -> Path:
-    """Check that ``path`` can hold a run directory (without creating anything): not empty, not
-    a file, not under a file, and its nearest existing folder writable. Returns the Path."""
+    """Check that ``path`` can hold a run directory, without creating anything.
+
+    The path must be given (not empty), must not be a file or lie under a file, and its
+    nearest existing folder must be writable. Whether the directory already holds a run is
+    checked later, by :class:`RunDir`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run directory (it need not exist yet).
+    option : str, optional
+        How the directory was given, for messages (default ``"--out"``).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    RunDirError
+        The path is empty, is a file, lies under a file, or cannot be written.
+    """
     if path is None or str(path).strip() == "":
         raise RunDirError(f"{option}: expected a directory path, got {str(path)!r}")
     path = Path(path)
@@ -81,7 +102,7 @@ class RunDir:
 
     Parameters
     ----------
-    path : path
+    path : str or Path
         The directory (created if missing).
     overwrite : bool
         Replace an earlier run's files there (compiled builds, ``build*`` folders, are kept for
@@ -196,19 +217,52 @@ class RunDir:
 
     # ------------------------------------------------------------------ use
     def file(self, name: str) -> Path:
-        """The path of ``name`` in the run directory; the name enters the manifest, so that
-        ``--overwrite`` may remove it later."""
+        """The path of ``name`` in the run directory, recorded in the manifest.
+
+        Every file or folder a run writes is named through this method, so that
+        ``--overwrite`` may remove it later (the top-level entry of ``name`` is recorded).
+
+        Parameters
+        ----------
+        name : str
+            File or folder name relative to the run directory, e.g. ``"spikes.npz"``.
+
+        Returns
+        -------
+        Path
+            The path inside the run directory (nothing is created).
+        """
         self._register(name)
         return self.path / name
 
     def log(self, message: str, *, echo: bool = True) -> None:
-        """Write to run.log and (by default) to stderr: progress the user sees."""
+        """Write a progress message to run.log and, by default, to stderr.
+
+        Parameters
+        ----------
+        message : str
+            The line to log.
+        echo : bool, optional
+            Also print it to stderr, where the user sees it (default True).
+        """
         self.logger.info(message)
         if echo:
             print(message, file=sys.stderr, flush=True)
 
     def timed(self, label: str):
-        """Context manager recording the wall time of a step under ``wall_seconds``."""
+        """Context manager recording the wall time of a step under ``wall_seconds``.
+
+        Parameters
+        ----------
+        label : str
+            Name of the step, the key in run.json's ``wall_seconds``.
+
+        Returns
+        -------
+        context manager
+            Use as ``with run.timed("build"): ...``; on exit the elapsed time in seconds is
+            stored (written with the next :meth:`write`).
+        """
         run = self
 
         class _Timer:
@@ -221,16 +275,36 @@ class RunDir:
         return _Timer()
 
     def update(self, **fields) -> None:
+        """Record extra fields in run.json (written with the next :meth:`write`).
+
+        Parameters
+        ----------
+        **fields
+            JSON-serialisable values by key, e.g. ``seed=1``; existing keys are replaced.
+        """
         self.info.update(fields)
 
     def write(self, status: str = "running") -> Path:
-        """Write run.json (atomically) with everything recorded so far and ``status``."""
+        """Write run.json (atomically) with everything recorded so far and ``status``.
+
+        Parameters
+        ----------
+        status : str, optional
+            The run's status: ``"running"`` (default), ``"complete"``, ``"failed"`` or
+            ``"interrupted"``. Only ``"complete"`` marks the run complete.
+
+        Returns
+        -------
+        Path
+            The path of run.json.
+        """
         self.info["status"] = status
         self.info["manifest"] = list(self.manifest)
         self.info["wall_seconds"]["total"] = round(time.perf_counter() - self.started, 4)
         return write_json(self.path / self.MARKER, self.info)
 
     def close(self) -> None:
+        """Close run.log (called on leaving the ``with`` block; safe to call twice)."""
         if self._closed:
             return
         self._closed = True
@@ -257,4 +331,17 @@ class RunDir:
 
     @staticmethod
     def read(path) -> dict:
+        """Read the run.json of a run directory.
+
+        Parameters
+        ----------
+        path : str or Path
+            The run directory.
+
+        Returns
+        -------
+        dict
+            The run record: command, argv, status, manifest, ``wall_seconds`` and the fields
+            added with :meth:`update`.
+        """
         return read_json(Path(path) / RunDir.MARKER)

@@ -125,10 +125,34 @@ def parse_quantity(value, expected=None, *, where: str = "", finite: bool = True
         Plain numbers are dimensionless.
     expected : Dimension, Unit, Quantity or str, optional
         Dimension the result must have (e.g. ``"second"`` or ``ms``).
-    where : str
+    where : str, optional
         Prefix for error messages, e.g. ``"models/hrsnn.toml: neuron.constants.tau"``.
-    finite : bool
+    finite : bool, optional
         Refuse non-finite values (the default).
+
+    Returns
+    -------
+    Quantity
+        The value with its unit (a dimensionless Quantity for plain numbers).
+
+    Raises
+    ------
+    UnitError
+        The text cannot be parsed, names an unknown unit, is not finite, or has a dimension
+        other than ``expected``.
+
+    Examples
+    --------
+    >>> parse_quantity("20 ms")
+    20. * msecond
+    >>> parse_quantity("-65 mV", "volt")
+    -65. * mvolt
+    >>> float(parse_quantity("8/3"))
+    2.6666666666666665
+    >>> parse_quantity("-50 ms", "volt", where="neuron.constants.v_th")
+    Traceback (most recent call last):
+    ...
+    lnp_brian.core.units.UnitError: neuron.constants.v_th: '-50 ms' has unit second, expected volt
     """
     prefix = f"{where}: " if where else ""
     if isinstance(value, Quantity):
@@ -170,7 +194,34 @@ def parse_quantity(value, expected=None, *, where: str = "", finite: bool = True
 
 
 def parse_unit(text: str, *, where: str = "") -> Dimension:
-    """Parse a unit string such as ``"mV"``, ``"amp"`` or ``"1"`` into its dimension."""
+    """Parse a unit string such as ``"mV"``, ``"amp"`` or ``"1"`` into its dimension.
+
+    The scale of the unit is dropped: ``"mV"`` and ``"volt"`` give the same dimension.
+
+    Parameters
+    ----------
+    text : str
+        A unit expression (``"1"``, ``""`` and ``"dimensionless"`` mean no unit).
+    where : str, optional
+        Prefix for error messages, e.g. the model file and key.
+
+    Returns
+    -------
+    Dimension
+        The Brian2 dimension of the unit.
+
+    Raises
+    ------
+    UnitError
+        The text is not a unit expression.
+
+    Examples
+    --------
+    >>> parse_unit("mV") is parse_unit("volt")
+    True
+    >>> unit_string(parse_unit("nA"))
+    'amp'
+    """
     if text in ("1", "", "dimensionless"):
         return DIMENSIONLESS
     q = parse_quantity(text, where=where)
@@ -178,7 +229,23 @@ def parse_unit(text: str, *, where: str = "") -> Dimension:
 
 
 def as_dimension(expected) -> Dimension:
-    """The Brian2 dimension of a unit string, unit, quantity or dimension."""
+    """The Brian2 dimension of a unit string, unit, quantity or dimension.
+
+    Parameters
+    ----------
+    expected : str, Unit, Quantity or Dimension
+        A unit string is parsed with :func:`parse_unit`; a dimension is returned as is.
+
+    Returns
+    -------
+    Dimension
+        The Brian2 dimension.
+
+    Examples
+    --------
+    >>> as_dimension("ms") is as_dimension(parse_quantity("2 s"))
+    True
+    """
     if isinstance(expected, Dimension):
         return expected
     if isinstance(expected, str):
@@ -190,7 +257,28 @@ _BASE = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candela")
 
 
 def unit_string(dim) -> str:
-    """A unit expression Brian2's equation parser accepts, e.g. ``"volt"`` or ``"1"``."""
+    """A unit expression Brian2's equation parser accepts, e.g. ``"volt"`` or ``"1"``.
+
+    Named SI units (volt, amp, ohm, ...) are used where one fits; otherwise a product of
+    powers of base units.
+
+    Parameters
+    ----------
+    dim : str, Unit, Quantity or Dimension
+        Anything :func:`as_dimension` accepts.
+
+    Returns
+    -------
+    str
+        The unit expression, ``"1"`` for dimensionless.
+
+    Examples
+    --------
+    >>> unit_string("mV"), unit_string("Hz * ms"), unit_string("metre**2")
+    ('volt', '1', 'metre**2')
+    >>> unit_string("mV/ms")
+    'metre**2 * kilogram * second**-4 * amp**-1'
+    """
     dim = as_dimension(dim)
     if dim is DIMENSIONLESS:
         return "1"
@@ -206,7 +294,28 @@ def unit_string(dim) -> str:
 
 
 def format_quantity(q, digits: int = 4) -> str:
-    """Human-readable quantity, e.g. ``20. ms``; numbers pass through."""
+    """Human-readable quantity, e.g. ``20. ms``; numbers pass through.
+
+    Parameters
+    ----------
+    q : Quantity, float or object
+        A scalar quantity is shown in its best unit, an array quantity with ``str``; a float
+        is rounded to ``digits`` significant digits, anything else shown with ``str``.
+    digits : int, optional
+        Significant digits (default 4).
+
+    Returns
+    -------
+    str
+        The formatted value.
+
+    Examples
+    --------
+    >>> format_quantity(parse_quantity("0.02 s"))
+    '20. ms'
+    >>> format_quantity(0.123456789)
+    '0.1235'
+    """
     if isinstance(q, Quantity):
         return q.in_best_unit(digits) if np.ndim(q) == 0 else str(q)
     return f"{q:.{digits}g}" if isinstance(q, float) else str(q)

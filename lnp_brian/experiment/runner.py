@@ -143,7 +143,21 @@ class ExperimentIncomplete(RuntimeError):
 
 
 class ExperimentConfigError(ValueError):
-    """An experiment file that cannot be used: names the file, the key and what was expected."""
+    """An experiment file that cannot be used: names the file, the key and what was expected.
+
+    The message is ``"<source>: <key>: <message>"`` on one line (without the key when it is
+    empty); ``source`` and ``key`` are kept as attributes.
+
+    Parameters
+    ----------
+    source : path or str
+        The experiment file.
+    key : str
+        The offending key, dotted (``"pruning.duration"``, ``"tasks[0].horizons"``), or ``""``
+        for the file as a whole.
+    message : str
+        What is wrong, usually ``"expected ..., got ..."``.
+    """
 
     def __init__(self, source, key: str, message: str):
         self.source, self.key = str(source), key
@@ -155,9 +169,22 @@ class ExperimentConfigError(ValueError):
 # ==========================================================================================
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task of the grid: its ``name`` (used in results), ``kind`` (lorenz63, rossler,
-    mackey_glass, digits, cifar10, cifar100, quality), ``regime`` ("readout" or "stdp"; quality:
-    "readout" only) and the dataset / encoder settings of the file (``options``)."""
+    """One task of the grid, as a ``[[tasks]]`` table of an experiment file describes it.
+
+    Parameters
+    ----------
+    name : str
+        Name used in results (letters, digits, ``-`` and ``_``); a series task's rows are
+        ``<name>_h<horizon>``.
+    kind : str
+        ``lorenz63``, ``rossler``, ``mackey_glass`` (series), ``digits``, ``cifar10``,
+        ``cifar100`` (images) or ``quality`` (reservoir quality).
+    regime : {"readout", "stdp"}
+        Train only the readout, or run STDP first; quality tasks: "readout" only.
+    options : dict
+        The table's data set and encoder settings (``samples``, ``horizons``,
+        ``sample_time``, ...; see ``configs/README.md``).
+    """
 
     name: str
     kind: str
@@ -166,12 +193,14 @@ class TaskSpec:
 
     @property
     def family(self) -> str:
+        """``"series"``, ``"images"`` or ``"quality"``, from ``kind``."""
         if self.kind in SERIES_KINDS:
             return "series"
         return "quality" if self.kind in QUALITY_KINDS else "images"
 
     @property
     def horizons(self) -> list[int]:
+        """Forecast horizons in samples of a series task (default ``[1]``); empty otherwise."""
         return list(self.options.get("horizons", [1])) if self.family == "series" else []
 
     @property
@@ -184,7 +213,20 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of the grid."""
+    """One run of the grid: one (model, method, seed, task) combination.
+
+    Parameters
+    ----------
+    model : str
+        Shipped model name or path of a model file.
+    method : str
+        Method name as in the experiment file (``"dense"``, ``"lnp"``, ``"lnp-no-lyapunov"``,
+        ...; see :func:`parse_method`).
+    seed : int
+        Seed of the network and of the pruning.
+    task : str
+        Name of a :class:`TaskSpec` of the experiment.
+    """
 
     model: str
     method: str
@@ -193,13 +235,51 @@ class RunSpec:
 
     @property
     def key(self) -> str:
+        """Name of the run's folder under ``runs/``: ``<model>__<method>__s<seed>__<task>``.
+
+        A model file is named by its stem.
+
+        Examples
+        --------
+        >>> RunSpec("models/my_model.toml", "lnp-no-lyapunov", 3, "lorenz").key
+        'my_model__lnp-no-lyapunov__s3__lorenz'
+        """
         model = Path(self.model).stem if self.model.endswith(".toml") else self.model
         return f"{model}__{self.method}__s{self.seed}__{self.task}"
 
 
 @dataclass
 class ExperimentConfig:
-    """A parsed experiment file (see ``configs/README.md``)."""
+    """A parsed experiment file (see ``configs/README.md``), as :func:`load_experiment` returns it.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name (``experiment.name``; default: the file's stem).
+    models : list of str
+        Shipped model names or model file paths (``network.models``).
+    methods : list of str
+        Method names (``experiment.methods``; see :func:`parse_method`).
+    seeds : list of int
+        Seeds of the runs (``experiment.seeds``; a count N means 1..N).
+    tasks : list of TaskSpec
+        The ``[[tasks]]`` tables.
+    neurons : int or None
+        Network size (``network.neurons``; None: each model's own).
+    device : str
+        Brian2 device of every run (``experiment.device``).
+    workers : int
+        Local worker processes (``experiment.workers``; 1 runs in this process).
+    retries : int
+        How often a failed run is retried (``experiment.retries``).
+    pruning : dict
+        The ``[pruning]`` keys, as written in the file (``copies`` for
+        ``PruneConfig.lyapunov_copies``); see :class:`lnp_brian.pruning.config.PruneConfig`.
+    source : str
+        Where the file was read from (used in messages, not in :meth:`sha`).
+    text : str
+        The file's text, copied to ``config.toml`` of the experiment directory.
+    """
 
     name: str
     models: list
@@ -215,31 +295,107 @@ class ExperimentConfig:
     text: str = ""
 
     def task(self, name: str) -> TaskSpec:
+        """The task named ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A task name (:attr:`TaskSpec.name`).
+
+        Returns
+        -------
+        TaskSpec
+            The task.
+
+        Raises
+        ------
+        KeyError
+            No task has that name.
+        """
         for t in self.tasks:
             if t.name == name:
                 return t
         raise KeyError(f"no task named {name!r} in {self.source}")
 
     def to_dict(self) -> dict:
+        """Every field but ``text`` as plain values (tasks as dicts), e.g. for ``run.json``.
+
+        Returns
+        -------
+        dict
+            Field name -> value; :meth:`from_dict` reverses it.
+        """
         d = dataclasses.asdict(self)
         d.pop("text")
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExperimentConfig":
+        """Rebuild a config from :meth:`to_dict` (with or without ``text``).
+
+        Parameters
+        ----------
+        d : dict
+            Field name -> value; tasks as dicts or :class:`TaskSpec`.
+
+        Returns
+        -------
+        ExperimentConfig
+            The config (not checked again: :func:`load_experiment` checks files).
+        """
         d = dict(d)
         d["tasks"] = [t if isinstance(t, TaskSpec) else TaskSpec(**t) for t in d["tasks"]]
         return cls(**d)
 
     def sha(self) -> str:
-        """Hash of what the results depend on (not where the file was read from)."""
+        """Hash of what the results depend on (not where the file was read from).
+
+        A resumed experiment must have the same hash as the one in its directory.
+
+        Returns
+        -------
+        str
+            The first 8 hex digits of the SHA-256 of the fields but ``source`` and ``text``.
+        """
         d = self.to_dict()
         d.pop("source")
         return _short_hash(d)
 
 
 def parse_method(name: str) -> tuple[str, dict]:
-    """``"lnp-no-lyapunov"`` -> ("lnp", {"lyapunov": "off"}); ``"dense"`` -> ("dense", {})."""
+    """Split an experiment's method name into a pruning method and step modes.
+
+    ``"lnp-no-<step>"`` switches a step off and ``"lnp-random-<step>"`` replaces it by its
+    random counterpart, with the steps' user-facing names
+    (:data:`lnp_brian.pruning.config.STEP_NAMES`).
+
+    Parameters
+    ----------
+    name : str
+        ``"dense"`` (no pruning), ``"lnp"``, ``"ap"``, ``"random"``, ``"lnp-no-<step>"`` or
+        ``"lnp-random-<step>"``.
+
+    Returns
+    -------
+    method : str
+        ``"dense"``, ``"lnp"``, ``"ap"`` or ``"random"``.
+    steps : dict
+        ``PruneConfig.steps`` entries to change (empty for the plain methods).
+
+    Raises
+    ------
+    ValueError
+        An unknown method, naming every valid one.
+
+    Examples
+    --------
+    >>> parse_method("lnp-no-lyapunov")
+    ('lnp', {'lyapunov': 'off'})
+    >>> parse_method("lnp-random-timescale-opt")
+    ('lnp', {'timescale': 'random'})
+    >>> parse_method("dense")
+    ('dense', {})
+    """
     from ..pruning.config import METHODS
 
     if not isinstance(name, str):
@@ -513,11 +669,29 @@ def _read_text(path: Path) -> str:
 
 
 def load_experiment(path) -> ExperimentConfig:
-    """Read and check an experiment file; errors name the file, the key, the value and what
-    was expected (:class:`ExperimentConfigError`, one line). Every key is checked here, before
-    anything runs: types, ranges, finite numbers, non-empty grids, the pruning schedule for
-    every method (:class:`lnp_brian.pruning.config.PruneConfig`), and each task's data set and encoder
-    options against every model (the task runners' own checks)."""
+    """Read and check an experiment file.
+
+    Every key is checked here, before anything runs: types, ranges, finite numbers, non-empty
+    grids, the pruning schedule for every method
+    (:class:`lnp_brian.pruning.config.PruneConfig`), and each task's data set and encoder
+    options against every model (the task runners' own checks).
+
+    Parameters
+    ----------
+    path : path
+        The experiment file (TOML, format in ``configs/README.md``); relative model paths in
+        it are relative to the file.
+
+    Returns
+    -------
+    ExperimentConfig
+        The checked configuration.
+
+    Raises
+    ------
+    ExperimentConfigError
+        One line naming the file, the key, the value and what was expected.
+    """
     from ..core.devices import DEVICES
     from ..model.spec import load_model
     from ..pruning.config import PruneConfigError
@@ -643,8 +817,28 @@ def load_experiment(path) -> ExperimentConfig:
 
 
 def grid(cfg: ExperimentConfig) -> list[RunSpec]:
-    """Every (model, method, seed, task) combination, methods innermost: the runs of one
-    (model, seed), which share their compiled builds, are submitted together."""
+    """Every (model, method, seed, task) combination of an experiment.
+
+    Methods are innermost: the runs of one (model, seed), which share their compiled builds,
+    are submitted together.
+
+    Parameters
+    ----------
+    cfg : ExperimentConfig
+        The experiment.
+
+    Returns
+    -------
+    list of RunSpec
+        The runs, in submission order.
+
+    Examples
+    --------
+    >>> cfg = ExperimentConfig(name="demo", models=["hrsnn"], methods=["dense", "lnp"], seeds=[1, 2],
+    ...                        tasks=[TaskSpec("lorenz", "lorenz63")])
+    >>> [spec.key for spec in grid(cfg)]
+    ['hrsnn__dense__s1__lorenz', 'hrsnn__lnp__s1__lorenz', 'hrsnn__dense__s2__lorenz', 'hrsnn__lnp__s2__lorenz']
+    """
     return [RunSpec(model, method, seed, task.name)
             for model in cfg.models for seed in cfg.seeds for task in cfg.tasks for method in cfg.methods]
 
@@ -815,10 +1009,33 @@ OUTPUT_FILES = ("config.toml", "runs", "builds", "results.csv", "summary.csv", "
 
 
 def run_one(cfg: ExperimentConfig | dict, spec: RunSpec | dict, out, builds=None, echo: bool = False) -> dict:
-    """Run one grid entry into ``out/runs/<key>/`` (resuming its checkpoints) and return its
-    rows. A complete run (``result.json``) is returned as saved. Compiled builds go to
-    ``builds`` (default ``out/builds``), one folder per (model, size, seed). Progress goes to
-    ``runs/<key>/run.log`` and, with ``echo``, to stderr."""
+    """Run one grid entry into ``out/runs/<key>/`` (resuming its checkpoints) and return its result.
+
+    A complete run (``result.json``) is returned as saved. The run uses one BLAS thread, so
+    local and distributed grids give identical numbers. This is what the executors call, so
+    it also accepts plain dicts.
+
+    Parameters
+    ----------
+    cfg : ExperimentConfig or dict
+        The experiment, or its :meth:`ExperimentConfig.to_dict` (with ``text``).
+    spec : RunSpec or dict
+        The run, or its fields as a dict.
+    out : path
+        The experiment directory.
+    builds : path, optional
+        Where compiled builds go (default ``out/builds``), one folder per (model, size, seed).
+    echo : bool
+        Also print progress to stderr (it always goes to ``runs/<key>/run.log``).
+
+    Returns
+    -------
+    dict
+        The run's result as in ``result.json``: ``"rows"`` (one per iteration and task row,
+        columns of :data:`RESULT_COLUMNS`), ``"key"``, ``"spec"``, ``"wall_seconds"``,
+        ``"compilations"``, ``"task_compilations"``, ``"timings"``, ``"seeds"``,
+        ``"versions"``, ``"host"`` and ``"pid"``.
+    """
     from threadpoolctl import threadpool_limits
 
     _import_brian2()
@@ -1094,7 +1311,19 @@ def _fmt(v):
 
 
 def read_results(path) -> list[dict]:
-    """Rows of a results.csv (or of the results.csv in a directory), numbers as floats."""
+    """Rows of a results.csv (or of the results.csv in a directory), numbers as floats.
+
+    Parameters
+    ----------
+    path : path
+        A results.csv, or an experiment directory holding one.
+
+    Returns
+    -------
+    list of dict
+        One dict per row: the text columns (experiment, model, method, task, regime) as
+        strings, the others as floats (empty cells NaN).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
@@ -1119,8 +1348,32 @@ def _summary_metrics(keys) -> list[str]:
 
 
 def summarise(rows) -> list[dict]:
-    """Mean and standard deviation over seeds per (model, method, task, iteration), of every
-    SUMMARY_METRICS column and every baseline column the rows have."""
+    """Mean and standard deviation over seeds per (model, method, task, iteration).
+
+    Of every :data:`SUMMARY_METRICS` column and every baseline column (``<name>_nrmse``,
+    ``<name>_accuracy``) the rows have; NaN and empty values are left out.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (:func:`read_results`, or the ``"rows"`` of :func:`run_one`).
+
+    Returns
+    -------
+    list of dict
+        One dict per group, sorted: ``model``, ``method``, ``task``, ``iteration``,
+        ``seeds`` (rows averaged), ``final`` (1 for the last iteration of that model, method
+        and task) and ``<metric>_mean`` / ``<metric>_std`` (ddof 1; 0 for one seed, NaN for
+        none).
+
+    Examples
+    --------
+    >>> rows = [{"model": "hrsnn", "method": "lnp", "task": "lorenz_h1", "iteration": 1, "seed": seed,
+    ...          "nrmse_test": nrmse} for seed, nrmse in ((1, 0.2), (2, 0.4))]
+    >>> s = summarise(rows)[0]
+    >>> s["seeds"], s["final"], round(s["nrmse_test_mean"], 3), round(s["nrmse_test_std"], 3)
+    (2, 1, 0.3, 0.141)
+    """
     metrics = _summary_metrics({k for r in rows for k in r})
     groups: dict = {}
     for r in rows:
@@ -1141,8 +1394,21 @@ def summarise(rows) -> list[dict]:
 
 
 def quality_table(summary) -> str:
-    """The final iteration of every (model, quality task, method) as an aligned text table:
-    memory capacity, kernel and generalisation rank (mean ± std over seeds)."""
+    """The final iteration of every (model, quality task, method) as an aligned text table.
+
+    Memory capacity, kernel and generalisation rank (mean ± std over seeds), with counts and
+    λ_max (1/s).
+
+    Parameters
+    ----------
+    summary : list of dict
+        Rows of :func:`summarise` for quality tasks.
+
+    Returns
+    -------
+    str
+        The table, one block per (model, task); ``"(no rows)"`` when there is no final row.
+    """
     final = [s for s in summary if s.get("final")]
     if not final:
         return "(no rows)"
@@ -1183,6 +1449,7 @@ class Experiment:
     Parameters
     ----------
     config : ExperimentConfig or path
+        The experiment, or its file (read with :func:`load_experiment`).
     out : path
         The experiment directory: ``run.json``, ``config.toml`` (the file as given),
         ``results.csv`` (rewritten as runs finish), ``summary.csv``, figures, ``runs/<key>/``
@@ -1199,8 +1466,20 @@ class Experiment:
         each other's binaries (same structure, no compilation).
     workers : int, optional
         Local worker processes (default: the config's ``workers``; 1 runs in this process).
-    log : callable, optional
-        Progress messages (default: stderr and ``out/run.log``).
+    argv : list of str, optional
+        The command line, recorded in ``run.json`` (default ``sys.argv``).
+    quiet : bool
+        Write progress messages only to ``out/run.log`` (by default they also go to stderr).
+
+    Raises
+    ------
+    ExperimentConfigError
+        ``config`` is a file that cannot be used.
+    lnp_brian.core.runs.RunExistsError
+        ``out`` cannot be used (it holds a run that ``resume`` / ``overwrite`` do not allow
+        replacing, a run in progress, or files lnp-brian did not write).
+    ValueError
+        ``resume`` of a directory that holds an experiment with a different configuration.
     """
 
     def __init__(self, config, out, *, resume: bool = False, overwrite: bool = False, scheduler: str | None = None,
@@ -1223,6 +1502,13 @@ class Experiment:
                              f"the same file (its copy is {self.out / 'config.toml'})")
 
     def log(self, msg: str):
+        """Write a progress message to ``out/run.log`` and, unless ``quiet``, to stderr.
+
+        Parameters
+        ----------
+        msg : str
+            The message.
+        """
         self.run_dir.log(msg, echo=not self.quiet)
 
     def _executor(self):
@@ -1231,12 +1517,24 @@ class Experiment:
         return _Inline() if self.workers == 1 else _LocalPool(self.workers)
 
     def run(self) -> list[dict]:
-        """Run every grid entry not yet complete; returns the summary rows.
+        """Run every grid entry not yet complete, then write the results, summary and figures.
 
         ``run.json`` ends with status ``complete``, ``incomplete`` (some runs failed after
-        their retries: :class:`ExperimentIncomplete`), ``interrupted`` (Ctrl-C: the
-        KeyboardInterrupt is re-raised; complete runs and the others' checkpoints are kept for
-        ``--resume``) or ``failed`` (any other error, re-raised)."""
+        their retries), ``interrupted`` (Ctrl-C; complete runs and the others' checkpoints
+        are kept for ``--resume``) or ``failed`` (any other error, re-raised).
+
+        Returns
+        -------
+        list of dict
+            The summary rows (:func:`summarise`), as in ``summary.csv``.
+
+        Raises
+        ------
+        ExperimentIncomplete
+            Some runs failed after their retries; the others' results are saved.
+        KeyboardInterrupt
+            Ctrl-C, re-raised after the state was recorded.
+        """
         results: dict = {}
         failures: dict = {}
         t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 A neuron's betweenness is the fraction of shortest paths between other neurons that pass
 through it: neurons that relay much of the network's traffic score high, peripheral ones low,
 and LNP removes the lowest-scoring fraction. Path length follows the synaptic coupling: by
-default an edge i->j has length 1/|w_ij|, so a strong synapse (excitatory or inhibitory alike)
+default an edge i->j has length ``1/|w_ij|``, so a strong synapse (excitatory or inhibitory alike)
 is a short edge.
 
 Users hand in NetworkX graphs (or scipy sparse matrices, so that large networks never need to
@@ -19,16 +19,17 @@ neurons, 10 % connectivity, coefficient of variation of betweenness 0.22) Spearm
 where it is affordable, and check a pivot count against exact on a smaller network before
 pruning by it.
 
-Conventions
------------
+**Conventions.**
+
 * Normalisation is networkx's (``endpoints=False``), applied to networkit's raw sums by this
   module so both back ends give the same numbers: with ``normalized=True`` each score is
   divided by (n - 1)(n - 2), the number of ordered (s, t) pairs that could pass through a
   node, for directed and undirected graphs alike; without it, directed scores are raw
   pair-dependency sums and undirected ones count each unordered pair once.
-* Edge lengths (``length=``): ``"inverse_abs_weight"`` 1/|w| (default), ``"abs_weight"`` |w|,
-  or ``None`` (every edge length 1, hop counts). Edges of weight 0 (e.g. pruned synapses) are
-  treated as absent under 1/|w|; self-loops never lie on a shortest path and are ignored.
+* Edge lengths (``length=``): ``"inverse_abs_weight"`` ``1/|w|`` (default), ``"abs_weight"``
+  ``|w|``, or ``None`` (every edge length 1, hop counts). Edges of weight 0 (e.g. pruned
+  synapses) are treated as absent under ``1/|w|``; self-loops never lie on a shortest path
+  and are ignored.
 * Equal-length paths are ties only on exact floating-point equality, in networkit and networkx
   alike; with real-valued weights ties are measure-zero.
 * Results of the graph functions are dicts {node: score} over ``G.nodes`` (networkx's
@@ -37,12 +38,11 @@ Conventions
   (``networkit.setSeed(seed, False)``) and runs single-threaded unless ``parallel=True``
   (faster, but then the pivots depend on thread scheduling and results are not reproducible).
 
-Pruning rule v2 (Dale's-law networks)
--------------------------------------
-With lengths 1/|w| on a Dale's-law network the inhibitory synapses (about 8x stronger than the
-excitatory ones in the shipped models) are the short edges, every shortest path runs through
-I cells and nearly all E cells score 0: removing the lowest-scored 30 % of a 300-neuron HRSNN
-(240 E / 60 I) took 90 E and 0 I. The v2 rule therefore
+**Pruning rule v2 (Dale's-law networks).** With lengths ``1/|w|`` on a Dale's-law network
+the inhibitory synapses (about 8x stronger than the excitatory ones in the shipped models) are
+the short edges, every shortest path runs through I cells and nearly all E cells score 0:
+removing the lowest-scored 30 % of a 300-neuron HRSNN (240 E / 60 I) took 90 E and 0 I. The
+v2 rule therefore
 
 * divides each edge length 1/a_ij by the median length of its pathway (EE, EI, IE, II by the
   E/I labels of pre- and postsynaptic neuron), so every pathway has median length 1 and E and
@@ -128,7 +128,7 @@ def betweenness_sparse(W, k: int | None = None, seed: int = 0, normalized: bool 
     W : (n, n) scipy sparse matrix or 2-D array
         Weights (signed allowed), rows = source (presynaptic), columns = target
         (postsynaptic): paths follow synapses from pre to post. Duplicates are summed; stored
-        zeros, the diagonal and, under 1/|w|, zero weights are no edges.
+        zeros, the diagonal and, under ``1/|w|``, zero weights are no edges.
     k : int, optional
         Number of pivots (sampled sources) for the estimate; ``None`` (or k >= n) computes
         exact betweenness.
@@ -137,9 +137,9 @@ def betweenness_sparse(W, k: int | None = None, seed: int = 0, normalized: bool 
     normalized : bool
         Divide by (n - 1)(n - 2) (networkx's convention, see module notes).
     length : {"inverse_abs_weight", "abs_weight", None}
-        Edge length as a function of weight; default 1/|w| (strong synapse = short edge).
+        Edge length as a function of weight; default ``1/|w|`` (strong synapse = short edge).
     directed : bool
-        If False, W is read as an undirected graph and |W| must be symmetric.
+        If False, W is read as an undirected graph and ``|W|`` must be symmetric.
     parallel : bool
         Parallel sampling for ``k`` pivots (not reproducible). Exact betweenness always uses
         networkit's threads (its result does not depend on them).
@@ -148,6 +148,22 @@ def betweenness_sparse(W, k: int | None = None, seed: int = 0, normalized: bool 
     -------
     float array (n,)
         Score of node i at index i.
+
+    Raises
+    ------
+    TypeError
+        If W is neither a scipy sparse matrix nor a NumPy array.
+    ValueError
+        If W is not square, ``k`` is not a positive integer, ``length`` is unknown, a weight is
+        not finite, or ``directed=False`` with an asymmetric ``|W|``.
+
+    Examples
+    --------
+    >>> W = np.array([[0.0, 1.0, 0.1],
+    ...               [0.0, 0.0, 1.0],
+    ...               [0.0, 0.0, 0.0]])
+    >>> betweenness_sparse(W)  # 0 -> 2 is weak, so the shortest path runs through 1
+    array([0. , 0.5, 0. ])
     """
     if not (sp.issparse(W) or isinstance(W, np.ndarray)):
         raise TypeError(f"W must be a scipy sparse matrix or 2-D array, got {type(W).__name__}")
@@ -205,7 +221,7 @@ def betweenness(G, weight: str = "weight", k: int | None = None, seed: int = 0,
     normalized : bool
         networkx's normalisation, 1/((n - 1)(n - 2)).
     length : {"inverse_abs_weight", "abs_weight", None}
-        Edge length from weight; default 1/|w|.
+        Edge length from weight; default ``1/|w|``.
     parallel : bool
         Parallel (non-reproducible) sampling when ``k`` is given.
 
@@ -213,6 +229,26 @@ def betweenness(G, weight: str = "weight", k: int | None = None, seed: int = 0,
     -------
     dict
         {node: score} in the order of ``G.nodes``.
+
+    Raises
+    ------
+    TypeError
+        For a multigraph.
+    ValueError
+        If ``k`` is not a positive integer, ``length`` is unknown or a weight is not finite.
+
+    Examples
+    --------
+    A weak direct synapse 0 -> 2 is a long edge, so the shortest path from 0 to 2 runs
+    through neuron 1; counting hops instead, the direct edge wins:
+
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (0, 2, 0.1)])
+    >>> betweenness(G)
+    {0: 0.0, 1: 0.5, 2: 0.0}
+    >>> betweenness(G, length=None)
+    {0: 0.0, 1: 0.0, 2: 0.0}
     """
     _check_k(k)
     nodes, rows, cols, w = _graph_arrays(G, weight)
@@ -232,6 +268,41 @@ def betweenness_networkx(G, weight: str = "weight", k: int | None = None, seed: 
     Slow (pure Python, O(n m)); use it to check :func:`betweenness` or on small graphs. With
     ``k`` it samples k sources (networkx's estimator, seeded), which differs from networkit's.
     Arguments and result as in :func:`betweenness`.
+
+    Parameters
+    ----------
+    G : networkx.Graph or networkx.DiGraph
+        Directed graphs use edge direction (u -> v = pre -> post).
+    weight : str
+        Edge attribute with the (signed) weight; missing = 1.
+    k : int, optional
+        Number of sampled sources (networkx's estimator); ``None`` for exact betweenness.
+    seed : int
+        Seed of the source sampling.
+    normalized : bool
+        networkx's normalisation, 1/((n - 1)(n - 2)).
+    length : {"inverse_abs_weight", "abs_weight", None}
+        Edge length from weight; default ``1/|w|``.
+
+    Returns
+    -------
+    dict
+        {node: score}, as from :func:`betweenness`.
+
+    Raises
+    ------
+    TypeError
+        For a multigraph.
+    ValueError
+        If ``k`` is not a positive integer, ``length`` is unknown or a weight is not finite.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (0, 2, 0.1)])
+    >>> betweenness_networkx(G) == betweenness(G)
+    True
     """
     import networkx as nx
 
@@ -282,8 +353,8 @@ def pathway_lengths(pre, post, weight, exc) -> np.ndarray:
     pre, post : int arrays (m,)
         Presynaptic and postsynaptic neuron of each synapse.
     weight : float array (m,)
-        Coupling a of each synapse (|w|, or the effective coupling |M_ij| + |M_ji|); signed
-        values are read as their magnitude.
+        Coupling a of each synapse (``|w|``, or the effective coupling ``|M_ij| + |M_ji|``);
+        signed values are read as their magnitude.
     exc : bool array (n,)
         True for excitatory neurons; the pathway of a synapse is (exc[pre], exc[post]).
 

@@ -8,7 +8,7 @@ edge with probability proportional to w_e R_e, its weight times its effective re
 reweighting kept edges by 1/p_e achieves this with O(n log n / eps^2) edges.
 
 Lyapunov Noise Pruning uses it on directed signed synaptic matrices: the synapses are symmetrised
-(a_ij = |w_ij| + |w_ji|, or a given coupling such as |M_ij| + |M_ji| of the effective
+(``a_ij = |w_ij| + |w_ji|``, or a given coupling such as ``|M_ij| + |M_ji|`` of the effective
 connectivity M), resistances are computed on that undirected graph, and each directed synapse
 i->j inherits its edge's keep-probability, multiplied by an optional per-synapse importance (the
 Lyapunov score L_ij of §5.3):
@@ -23,8 +23,8 @@ inclusion probabilities p_ij (randomised systematic sampling, :func:`sample_with
 ``"shuffled"`` replace the R factor for ablations, and :func:`jaccard`, :func:`magnitude_keep`,
 :func:`input_change` and :func:`generalized_eigenvalue_range` measure what a sample did.
 
-Conventions used throughout
----------------------------
+**Conventions used throughout.**
+
 * Adjacency matrices are square scipy.sparse matrices; ``A[i, j]`` is the conductance (weight)
   between nodes i and j. Diagonal entries (self-loops) are ignored: they do not enter a
   Laplacian, have R_ii = 0 and therefore keep-probability 0.
@@ -155,12 +155,22 @@ def laplacian(A) -> sp.csr_matrix:
     ------
     ValueError
         If A is not square, not symmetric, has negative or non-finite entries.
+
+    Examples
+    --------
+    >>> A = np.array([[0.0, 1.0, 0.0],
+    ...               [1.0, 0.0, 2.0],
+    ...               [0.0, 2.0, 0.0]])
+    >>> laplacian(A).toarray()
+    array([[ 1., -1.,  0.],
+           [-1.,  3., -2.],
+           [ 0., -2.,  2.]])
     """
     return _laplacian(_check_adjacency(A))
 
 
 def symmetrize(W) -> sp.csr_matrix:
-    """Undirected conductances a_ij = |w_ij| + |w_ji| of a signed directed weight matrix.
+    """Undirected conductances ``a_ij = |w_ij| + |w_ji|`` of a signed directed weight matrix.
 
     A synapse's sign says excitatory or inhibitory, not how strongly two neurons are coupled,
     so magnitudes are added: a reciprocal pair couples more strongly than either synapse.
@@ -175,6 +185,14 @@ def symmetrize(W) -> sp.csr_matrix:
     -------
     A : (n, n) scipy.sparse.csr_matrix
         Symmetric, non-negative, zero diagonal (autapses dropped), no stored zeros.
+
+    Examples
+    --------
+    >>> W = np.array([[0.0, 2.0],
+    ...               [-1.0, 0.0]])   # 0 -> 1 excitatory, 1 -> 0 inhibitory
+    >>> symmetrize(W).toarray()
+    array([[0., 3.],
+           [3., 0.]])
     """
     return _symmetrize(_as_csr(W, "W"))
 
@@ -190,10 +208,23 @@ def _symmetrize(W: sp.csr_matrix) -> sp.csr_matrix:
 def upper_edges(A) -> tuple[np.ndarray, np.ndarray]:
     """The undirected edges of a symmetric adjacency, in this module's canonical order.
 
+    Parameters
+    ----------
+    A : (n, n) sparse or dense array
+        Symmetric adjacency; only its strict upper triangle is read (duplicates summed).
+
     Returns
     -------
     rows, cols : int64 arrays (m,)
         Pairs (i, j) with i < j and A[i, j] != 0, sorted by (i, j).
+
+    Examples
+    --------
+    >>> A = np.array([[0.0, 1.0, 1.0],
+    ...               [1.0, 0.0, 1.0],
+    ...               [1.0, 1.0, 0.0]])
+    >>> upper_edges(A)
+    (array([0, 0, 1]), array([1, 2, 2]))
     """
     rows, cols, _ = _upper(_as_csr(A, "A"))
     return rows, cols
@@ -269,6 +300,20 @@ def effective_resistances(A, edges=None, method: str = "auto", epsilon: float = 
     ------
     ValueError
         For a non-symmetric or negative A, an unknown method, or epsilon outside (0, 1].
+
+    Examples
+    --------
+    Unit conductances: each edge of a path is a bridge (R = 1), each edge of a triangle has
+    the direct edge in parallel with a two-edge detour (R = 2/3).
+
+    >>> path = np.array([[0.0, 1.0, 0.0],
+    ...                  [1.0, 0.0, 1.0],
+    ...                  [0.0, 1.0, 0.0]])
+    >>> effective_resistances(path)
+    array([1., 1.])
+    >>> triangle = np.ones((3, 3)) - np.eye(3)
+    >>> effective_resistances(triangle)
+    array([0.66666667, 0.66666667, 0.66666667])
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
@@ -617,6 +662,16 @@ def expected_count_rho(scores, target: float) -> float:
     rho : float
         0 for target 0; ``inf`` when target equals the number of positive scores (every
         positive-score item kept with probability 1).
+
+    Raises
+    ------
+    ValueError
+        If ``target`` lies outside [0, number of positive scores].
+
+    Examples
+    --------
+    >>> expected_count_rho([1.0, 1.0, 2.0], 2)   # 0.5 + 0.5 + min(1, 1.0) = 2
+    0.5
     """
     s = np.asarray(scores, float)
     pos = np.sort(s[s > 0])[::-1]
@@ -684,6 +739,12 @@ def sample_without_replacement(p, seed=0, *, return_probabilities: bool = False)
     ------
     ValueError
         If p is not one-dimensional, not finite or outside [0, 1].
+
+    Examples
+    --------
+    >>> keep = sample_without_replacement([1.0, 0.5, 0.5, 0.0], seed=0)
+    >>> int(keep.sum()), bool(keep[0]), bool(keep[3])   # 2 drawn, p = 1 always, p = 0 never
+    (2, True, False)
     """
     p = np.asarray(p, dtype=float)
     if p.ndim != 1:
@@ -931,7 +992,9 @@ def _lookup(table, u, v):
 class SynapseSample:
     """Result of :func:`sparsify_synapses`: one entry per synapse, in (pre, post) order.
 
-    Attributes
+    The fields are read as attributes of the same names (the object is frozen).
+
+    Parameters
     ----------
     shape : (int, int)
         Shape of W.
@@ -940,7 +1003,7 @@ class SynapseSample:
     weight : float array (m,)
         Original signed weights.
     symmetric_weight : float array (m,)
-        The coupling a_ij of the synapse's undirected edge: |w_ij| + |w_ji|, or the
+        The coupling a_ij of the synapse's undirected edge: ``|w_ij| + |w_ji|``, or the
         ``edge_weight`` given (0 for autapses and stored zeros).
     resistance : float array (m,)
         The resistance factor used in the score: the effective resistance R_ij of the edge
@@ -961,12 +1024,12 @@ class SynapseSample:
     new_weight : float array (m,)
         Signed weights after sampling on kept synapses -- w/p (the factor capped at
         ``max_reweight``) when reweighting, w otherwise, then clipped to
-        sign(w) * min(|.|, max_weight) -- and 0 on dropped synapses.
-    clipped : int
+        ``sign(w) * min(|.|, max_weight)`` -- and 0 on dropped synapses.
+    clipped : int, default 0
         Number of kept synapses whose magnitude was cut to ``max_weight``.
-    sampling : str
+    sampling : str, default "exact"
         ``"exact"`` or ``"bernoulli"``.
-    resistance_mode : str
+    resistance_mode : str, default "effective"
         ``"effective"``, ``"none"`` or ``"shuffled"``.
     """
 
@@ -993,10 +1056,18 @@ class SynapseSample:
 
     @property
     def n_kept(self) -> int:
+        """Number of kept synapses (True entries of ``keep``)."""
         return int(self.keep.sum())
 
     def matrix(self) -> sp.csr_matrix:
-        """Kept synapses as a signed CSR matrix (rows presynaptic) holding ``new_weight``."""
+        """Kept synapses as a signed CSR matrix (rows presynaptic) holding ``new_weight``.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            Shape ``shape``; entry (pre, post) of every kept synapse is its ``new_weight``
+            (W's weight unit), dropped synapses are not stored.
+        """
         k = self.keep
         return sp.csr_matrix((self.new_weight[k], (self.pre[k], self.post[k])), shape=self.shape)
 
@@ -1006,8 +1077,8 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
                       resistance="effective", max_weight=None) -> SynapseSample:
     """Spectral sampling of the synapses of a directed signed weight matrix (docs/method.md, step 4).
 
-    Each synapse i->j gets an undirected coupling a_ij -- by default a_ij = |w_ij| + |w_ji|,
-    or the given ``edge_weight`` (e.g. |M_ij| + |M_ji| of the effective connectivity M, so
+    Each synapse i->j gets an undirected coupling a_ij -- by default ``a_ij = |w_ij| + |w_ji|``,
+    or the given ``edge_weight`` (e.g. ``|M_ij| + |M_ji|`` of the effective connectivity M, so
     that excitatory and inhibitory synapses are compared by their effect rather than their
     raw unit) -- effective resistances R_ij are computed on the undirected graph with those
     conductances, and the synapse is kept with probability
@@ -1047,8 +1118,8 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
     epsilon : float
         Accuracy of approximate resistances.
     edge_weight : None, (n, n) matrix or array (m,), optional
-        Non-negative, finite, symmetric couplings a_ij used instead of |w_ij| + |w_ji| in the
-        Laplacian and in the score. A matrix (sparse or dense) is read at (i, j); it must be
+        Non-negative, finite, symmetric couplings a_ij used instead of ``|w_ij| + |w_ji|`` in
+        the Laplacian and in the score. A matrix (sparse or dense) is read at (i, j); it must be
         symmetric, and entries outside the synapse pattern are ignored (the graph's edges are
         the node pairs joined by a nonzero synapse in either direction). An array gives one
         value per synapse in the order below; both synapses of a reciprocal pair must carry
@@ -1061,8 +1132,9 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
         the synapses with a positive score (same multiset of values, seeded). Nothing else
         changes.
     max_weight : None, float or array (m,), optional
-        Largest allowed |new weight| (> 0, inf for none), e.g. each synapse's pathway maximum:
-        kept weights become sign(w) * min(|w| * factor, max_weight). The number of clipped
+        Largest allowed magnitude of a new weight (> 0, inf for none), e.g. each synapse's
+        pathway maximum: kept weights become ``sign(w) * min(|w| * factor, max_weight)``. The
+        number of clipped
         synapses is recorded in :attr:`SynapseSample.clipped`. Applies to kept weights whether
         or not they are reweighted.
 
@@ -1074,12 +1146,37 @@ def sparsify_synapses(W, target, importance=None, reweight=False, max_reweight=N
         ``W.tocoo()`` once W is in canonical format). For ``Network.W`` this is the order of
         ``net.pre[live], net.post[live]`` with ``live = net.live_synapses()``.
 
+    Raises
+    ------
+    ValueError
+        If ``target`` lies outside [0, number of synapses], an option is not one of its
+        allowed values, or ``importance``, ``edge_weight``, ``max_weight`` or
+        ``max_reweight`` have the wrong shape or invalid values.
+
+    Warns
+    -----
+    RuntimeWarning
+        If the target exceeds the number of synapses with a positive score.
+
     Notes
     -----
     Stored zeros (w_ij = 0) and autapses (i = i, R_ii = 0) get probability 0: they carry no
     signal, or they do not enter the Laplacian. If the requested count exceeds the number of
     synapses with a positive score, every such synapse is kept (p = 1, rho = inf) and a
     RuntimeWarning says that the target cannot be met.
+
+    Examples
+    --------
+    Keep exactly 100 of the synapses of a random signed 40-neuron network:
+
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.normal(size=(40, 40)) * (rng.random((40, 40)) < 0.25)
+    >>> np.fill_diagonal(W, 0.0)
+    >>> int(np.count_nonzero(W))   # synapses
+    404
+    >>> sample = sparsify_synapses(W, 100, seed=1)
+    >>> sample.n_kept, sample.matrix().nnz
+    (100, 100)
     """
     W = _as_csr(W, "W")
     n = W.shape[0]
@@ -1230,19 +1327,29 @@ def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False
         pre u -> post v. Zero-weight edges (e.g. pruned synapses) are never kept.
     target : float
         Number of kept edges (expected number with ``sampling="bernoulli"``).
+    weight : str
+        Name of the edge attribute holding the signed weight (read, and written on the
+        kept edges).
     importance : None, str or dict, optional
         Edge attribute name or dict {(u, v): value} of non-negative per-synapse factors.
     reweight, max_reweight, seed, method, epsilon, sampling, resistance
         As in :func:`sparsify_synapses`.
     max_weight : None or float, optional
-        Largest allowed |new weight|, as in :func:`sparsify_synapses` (a scalar here).
+        Largest allowed magnitude of a new weight, as in :func:`sparsify_synapses` (a scalar
+        here).
 
     Returns
     -------
     networkx.DiGraph
         All nodes with their attributes and graph attributes; kept edges with their
         attributes, ``weight`` replaced by the (re)weighted signed value, and
-        ``keep_probability``.
+        ``keep_probability``. ``H.graph["sparsify"]`` records rho, the expected and actual
+        edge counts, the method, the sampling and the number of clipped weights.
+
+    Raises
+    ------
+    TypeError
+        If D is not a directed simple graph (``nx.DiGraph``).
     """
     import networkx as nx
 
@@ -1287,7 +1394,9 @@ def sparsify_digraph(D, target, weight="weight", importance=None, reweight=False
 
 # ---- diagnostics -----------------------------------------------------------------------------
 def jaccard(keep_a, keep_b) -> float:
-    """Jaccard overlap |a & b| / |a | b| of two kept sets given as boolean masks.
+    """Jaccard overlap of two kept sets given as boolean masks.
+
+    The overlap is the size of the intersection over the size of the union.
 
     Parameters
     ----------
@@ -1298,6 +1407,11 @@ def jaccard(keep_a, keep_b) -> float:
     -------
     float
         In [0, 1]; 1 for identical sets (including two empty ones), 0 for disjoint ones.
+
+    Examples
+    --------
+    >>> jaccard([True, True, False], [True, False, True])   # 1 shared of 3
+    0.3333333333333333
     """
     a = np.asarray(keep_a, dtype=bool)
     b = np.asarray(keep_b, dtype=bool)
@@ -1309,7 +1423,7 @@ def jaccard(keep_a, keep_b) -> float:
 
 
 def magnitude_keep(weights, count: int) -> np.ndarray:
-    """The ``count`` largest-|w| items: plain magnitude pruning at the same count.
+    """The ``count`` items of largest magnitude: plain magnitude pruning at the same count.
 
     Parameters
     ----------
@@ -1322,7 +1436,12 @@ def magnitude_keep(weights, count: int) -> np.ndarray:
     -------
     keep : bool array (m,)
         Exactly ``count`` True entries; among equal magnitudes the earlier index wins
-        (a stable sort of -|w|).
+        (a stable sort of ``-|w|``).
+
+    Examples
+    --------
+    >>> magnitude_keep([0.5, -2.0, 1.0, -0.1], 2)
+    array([False,  True,  True, False])
     """
     w = np.asarray(weights, dtype=float)
     if w.ndim != 1:
@@ -1352,7 +1471,7 @@ def input_change(post, weight_old, weight_new, n: int) -> dict:
     -------
     dict
         Per-neuron float arrays (n,) -- ``"old"``, ``"new"``: the net summed inputs;
-        ``"relative_change"``: (new - old) / sum_i |w_ij old|, normalised by the total
+        ``"relative_change"``: ``(new - old) / sum_i |w_ij old|``, normalised by the total
         absolute input so that balanced E/I inputs (net sum near 0) do not blow it up (NaN for
         neurons without input); ``"exc_old"``, ``"exc_new"``, ``"inh_old"``, ``"inh_new"``:
         the excitatory sums and the magnitudes of the inhibitory sums (a synapse's type is the

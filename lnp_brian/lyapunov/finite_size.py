@@ -49,7 +49,22 @@ MONITOR = "lyap"
 
 
 def default_scales(spec) -> dict:
-    """Distance scale (SI) of every differential-equation variable of the model."""
+    """Distance scale (SI) of every differential-equation variable of the model.
+
+    The scale says what "1" means in a perturbation size ``d0``: 1 mV for voltages, 1 pA for
+    currents, 1 nS for conductances, 1 ms for times, 1 for dimensionless variables (and for
+    any other unit).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model (its neuron equations).
+
+    Returns
+    -------
+    dict
+        Variable name -> scale in SI units (e.g. ``{"v": 0.001}``), sorted by name.
+    """
     eqs = b2.Equations(spec.neuron.equations)
     out = {}
     for name in sorted(eqs.diff_eq_names):
@@ -73,6 +88,20 @@ class DivergenceMonitor(Extension):
     interval. Before ``t_kick`` the copies are held equal to the reference; at ``t_kick`` the
     kick is added; afterwards the perturbation is rescaled to ``d0`` every interval. With
     ``enabled = 0`` it does nothing and the copies run freely.
+
+    The methods are the hooks of :class:`~lnp_brian.simulation.simulator.Extension`, called
+    by the Simulator; per run, ``pending`` holds ``kicks``, ``d0``, ``t_kick`` and
+    ``enabled``. Results go to ``SimResult.info`` as ``lyap_t`` (s) and ``lyap_d2``
+    (copies, T), the squared scaled distance before each rescaling.
+
+    Parameters
+    ----------
+    scales : dict
+        Distance variable -> scale (SI), as from :func:`default_scales`.
+    interval : float
+        Renormalisation interval in seconds.
+    trace_tau : float or None
+        Decay time (s) of the filtered spike trains in the distance; None leaves them out.
     """
 
     def __init__(self, scales: dict, interval: float, trace_tau: float | None):
@@ -84,6 +113,13 @@ class DivergenceMonitor(Extension):
         self.times: np.ndarray | None = None
 
     def key(self) -> str:
+        """Identify the build structure (scales, interval, trace time constant).
+
+        Returns
+        -------
+        str
+            Text that enters the build's hash.
+        """
         return f"DivergenceMonitor({sorted(self.scales.items())}, {self.interval!r}, {self.trace_tau!r})"
 
     def _vars(self):
@@ -91,6 +127,18 @@ class DivergenceMonitor(Extension):
         return names + (["lyap_s"] if self.trace_tau is not None else [])
 
     def equations(self, sim) -> str:
+        """Equations added to the neurons: reference links, kicks, spike trace, distance.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        str
+            Brian2 equations.
+        """
         eqs = b2.Equations(sim.network.model.neuron.equations)
         lines = []
         for x in self.scales:
@@ -105,12 +153,46 @@ class DivergenceMonitor(Extension):
         return "\n".join(lines)
 
     def reset(self, sim) -> str:
+        """Reset code added to the neurons: each spike adds 1 to the filtered spike train.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        str
+            ``"lyap_s += 1"``, or ``""`` without spike trains.
+        """
         return "lyap_s += 1" if self.trace_tau is not None else ""
 
     def namespace(self, sim) -> dict:
+        """Constants the added equations use (``lyap_trace_tau``).
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        dict
+            Name -> Brian2 quantity (empty without spike trains).
+        """
         return {"lyap_trace_tau": self.trace_tau * b2.second} if self.trace_tau is not None else {}
 
     def add_objects(self, objs, sim) -> None:
+        """Create the ``lyap`` group, the distance synapses, the rescaling operations and the
+        monitor of ``d2``.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects (``objs.neurons``; new objects go to ``objs.extra``).
+        sim : Simulator
+            The simulator being built.
+        """
         G, n, copies = objs.neurons, sim.network.n, sim.copies
         interval = self.interval * b2.second
         suffix = "*" if sim.device == "runtime" else ""
@@ -147,12 +229,50 @@ class DivergenceMonitor(Extension):
         self._objs = (D, M)
 
     def settable_groups(self, objs) -> list:
+        """Groups whose variables runs may set: the ``lyap`` group.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+
+        Returns
+        -------
+        list
+            ``[lyap group]``.
+        """
         return [self._objs[0]]
 
     def group(self, objs, name):
+        """The group called ``name``, if this extension owns it.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+        name : str
+            Group name (``"lyap"``).
+
+        Returns
+        -------
+        brian2.NeuronGroup or None
+            The ``lyap`` group, or None for any other name.
+        """
         return self._objs[0] if name == MONITOR else None
 
     def values(self, sim) -> dict:
+        """Values of the next run from ``pending``: kicks, ``d0``, ``t_kick`` and ``enabled``.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator about to run.
+
+        Returns
+        -------
+        dict
+            ``(group, variable) -> array``.
+        """
         vals = {}
         D = MONITOR
         n, copies = sim.network.n, sim.copies
@@ -165,17 +285,51 @@ class DivergenceMonitor(Extension):
         return vals
 
     def result_files(self, objs, device) -> dict:
+        """Files of a standalone run that hold the recorded times and ``d2``.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+        device : brian2 Device
+            The standalone device (names the array files).
+
+        Returns
+        -------
+        dict
+            ``"lyap.t"`` and ``"lyap.d2"`` -> ``{"file": name, "dtype": "<f8", ...}``.
+        """
         D, M = self._objs
         return {"lyap.t": {"file": device.get_array_filename(M.variables["t"]), "dtype": "<f8"},
                 "lyap.d2": {"file": device.get_array_filename(M.variables["d2"]), "dtype": "<f8",
                             "k": len(D)}}
 
     def read_results(self, result, files, results_dir) -> None:
+        """Read a standalone run's files into ``result.info`` (``lyap_t``, ``lyap_d2``).
+
+        Parameters
+        ----------
+        result : SimResult
+            The result being assembled.
+        files : dict
+            As returned by :meth:`result_files`.
+        results_dir : pathlib.Path
+            Directory of the run's result files.
+        """
         t = np.fromfile(results_dir / files["lyap.t"]["file"], dtype="<f8")
         d2 = np.fromfile(results_dir / files["lyap.d2"]["file"], dtype="<f8").reshape(len(t), -1)
         result.info["lyap_t"], result.info["lyap_d2"] = t, d2.T
 
     def read_runtime(self, objs, result) -> None:
+        """Copy a runtime run's monitor into ``result.info`` (``lyap_t``, ``lyap_d2``).
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+        result : SimResult
+            The result being assembled.
+        """
         D, M = self._objs
         result.info["lyap_t"] = np.asarray(M.t_, float).copy()
         result.info["lyap_d2"] = np.asarray(M.d2, float).copy()
@@ -198,14 +352,17 @@ def _shared(inputs, model):
 
 
 class TwoTrajectory(SimulatorOwner):
-    """A compiled build of a reference copy plus ``perturbed`` copies of a network, with a
-    :class:`DivergenceMonitor`; each :meth:`run` injects new kicks and returns the log growth
-    per interval of every perturbed copy. Re-running never recompiles.
+    """A compiled build of a reference copy plus ``perturbed`` copies of a network.
+
+    With a :class:`DivergenceMonitor`: each :meth:`run` injects new kicks and returns the
+    log growth per interval of every perturbed copy. Re-running never recompiles.
 
     Parameters
     ----------
     network : Network
-    device : str
+        The network; plasticity is switched off unless ``freeze_plasticity=False``.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
     perturbed : int
         Number of perturbed copies.
     duration : Quantity or str
@@ -228,6 +385,16 @@ class TwoTrajectory(SimulatorOwner):
     record, record_dt : optional
         State variables to record in every copy, as for :class:`~lnp_brian.simulation.simulator.Simulator`
         (the pruning loop records the synaptic input that the gain replay needs).
+    dt : Quantity or str, optional
+        Integration step (default: the model's, else 0.1 ms).
+    build_dir, reuse, threads, progress, runtime_target : optional
+        As for :class:`~lnp_brian.simulation.simulator.Simulator`.
+
+    Raises
+    ------
+    ValueError
+        If a distance variable is not a differential-equation variable of the model,
+        ``perturbed < 1``, or ``interval`` is not a multiple of dt.
     """
 
     def __init__(self, network: Network, device: str = "cpp_standalone", *, perturbed: int = 8,
@@ -260,8 +427,22 @@ class TwoTrajectory(SimulatorOwner):
             raise ValueError(f"interval {self.interval} s must be a multiple of dt {self.sim.dt} s")
 
     def random_kicks(self, d0, rng: np.random.Generator) -> dict:
-        """Kicks of scaled size ``d0`` (scalar or per perturbed copy) in random directions
-        over all distance variables of all neurons."""
+        """Kicks of scaled size ``d0`` in random directions over all distance variables of
+        all neurons.
+
+        Parameters
+        ----------
+        d0 : float or array (perturbed,)
+            Size of each kick in the scaled norm (1 = 1 mV for a voltage, see
+            :func:`default_scales`), one for all copies or one per perturbed copy.
+        rng : numpy.random.Generator
+            Source of the random directions.
+
+        Returns
+        -------
+        dict
+            Variable -> array (perturbed, n) in SI units, ready for :meth:`run`.
+        """
         n, k = self.network.n, self.perturbed
         d0 = np.broadcast_to(np.asarray(d0, float), (k,))
         names = list(self.scales)
@@ -270,8 +451,26 @@ class TwoTrajectory(SimulatorOwner):
         return {x: direction[:, j, :] * d0[:, None] * self.scales[x] for j, x in enumerate(names)}
 
     def run_free(self, network: Network | None = None, *, seed: int = 0, **overrides):
-        """Simulate all copies without perturbation or renormalisation (monitor disabled);
-        values may differ per copy through the overrides. Returns the SimResult."""
+        """Simulate all copies without perturbation or renormalisation (monitor disabled).
+
+        Values may differ per copy through the overrides (e.g. a per-copy ``bias`` for the
+        noise probe).
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one (default: the one built); plasticity is switched
+            off if the build's is.
+        seed : int
+            Seed of the noise.
+        **overrides
+            Passed to :meth:`Simulator.run <lnp_brian.simulation.simulator.Simulator.run>`.
+
+        Returns
+        -------
+        SimResult
+            The run of all copies.
+        """
         self.monitor.pending = {"enabled": False}
         res = self.sim.run(self._frozen(network), seed=seed, **overrides)
         res.info.pop("lyap_t", None), res.info.pop("lyap_d2", None)
@@ -285,10 +484,39 @@ class TwoTrajectory(SimulatorOwner):
         return network
 
     def run(self, kicks: dict, *, t_kick=0.0, network: Network | None = None, seed: int = 0, **overrides):
-        """Simulate once; ``kicks`` maps variable -> array (perturbed, n) in SI units.
+        """Simulate once with new kicks and return the log growth per interval.
 
-        Returns (times of the renormalisations after the kick in s, log growth per interval
-        (perturbed, T) — NaN where the perturbation collapsed to exactly zero — and d0 per copy).
+        Parameters
+        ----------
+        kicks : dict
+            Variable -> array (perturbed, n) in SI units (e.g. from :meth:`random_kicks`);
+            variables left out are not kicked. Every copy needs a non-zero kick.
+        t_kick : float, Quantity or str
+            When the kick is injected (a float is in seconds); before it the copies are held
+            equal to the reference.
+        network : Network, optional
+            Same topology as the built one (default: the one built).
+        seed : int
+            Seed of the noise (shared by all copies).
+        **overrides
+            Passed to :meth:`Simulator.run <lnp_brian.simulation.simulator.Simulator.run>`.
+
+        Returns
+        -------
+        times : ndarray (T,)
+            Times (s) of the renormalisations after the kick.
+        log_growth : ndarray (perturbed, T)
+            Log growth of the scaled distance per interval; NaN where the perturbation
+            collapsed to exactly zero.
+        d0 : ndarray (perturbed,)
+            Scaled size of each copy's kick.
+        info : dict
+            The run's ``SimResult.info`` (the whole result is kept as ``last_result``).
+
+        Raises
+        ------
+        ValueError
+            If a perturbed copy has a zero kick.
         """
         n, k = self.network.n, self.perturbed
         full, d0 = {}, np.ones(k + 1)
@@ -318,7 +546,9 @@ class TwoTrajectory(SimulatorOwner):
 class LyapunovResult:
     """Maximal (finite-size) Lyapunov exponent from the two-trajectory method.
 
-    Attributes
+    Returned by :func:`max_exponent`; the fields below are also its attributes.
+
+    Parameters
     ----------
     lambda_max, lambda_max_stderr : float
         Mean growth rate over perturbed copies and time, in 1/s, and its standard error over
@@ -328,11 +558,20 @@ class LyapunovResult:
         Estimate of each perturbed copy (1/s).
     perturbation : float
         Size d0 of the perturbation in the scaled norm (see :mod:`lnp_brian.lyapunov.finite_size`).
+    interval : float
+        Renormalisation interval (s).
+    transient : float
+        Time (s) after the kick before the growth is averaged.
+    t_kick : float
+        Time (s) of the kick (the ``warmup``).
     times, log_growth : arrays
         Renormalisation times (s) and log growth per interval (copies, T), the divergence
         history; ``np.nancumsum(log_growth, axis=1)`` is the log distance without rescaling.
     collapsed : int
         Intervals in which a perturbation was erased exactly (counted as missing data).
+    method : dict
+        How it was computed: method name, copies, duration, scales, spike-trace time
+        constant, device, seed, compilations and run time.
     """
 
     lambda_max: float
@@ -348,7 +587,15 @@ class LyapunovResult:
     method: dict = field(default_factory=dict)
 
     def convergence(self):
-        """(times, running estimate of λ_max in 1/s averaged over copies) after the transient."""
+        """Running estimate of λ_max after the transient, to judge convergence.
+
+        Returns
+        -------
+        times : ndarray (m,)
+            Renormalisation times (s) after ``t_kick + transient``.
+        estimate : ndarray (m,)
+            Running mean growth rate up to each time (1/s), averaged over copies.
+        """
         keep = self.times > self.t_kick + self.transient
         lg = self.log_growth[:, keep]
         counts = np.cumsum(np.isfinite(lg), axis=1)
@@ -356,6 +603,15 @@ class LyapunovResult:
         return self.times[keep], np.nanmean(running, axis=0)
 
     def to_dict(self) -> dict:
+        """JSON-ready summary (exponents in 1/s, times in s; no divergence history).
+
+        Returns
+        -------
+        dict
+            ``lambda_max``, ``lambda_max_stderr``, ``unit``, ``per_copy``, ``perturbation``,
+            ``interval_s``, ``transient_s``, ``t_kick_s``, ``collapsed_intervals`` and
+            ``method``.
+        """
         return {"lambda_max": self.lambda_max, "lambda_max_stderr": self.lambda_max_stderr,
                 "unit": "1/s", "per_copy": self.per_copy.tolist(), "perturbation": self.perturbation,
                 "interval_s": self.interval, "transient_s": self.transient, "t_kick_s": self.t_kick,
@@ -366,7 +622,47 @@ def estimate_exponent(times, logd, interval, start, blocks: int = 10):
     """Mean growth rate after ``start`` and its standard error.
 
     The copies share one reference trajectory, so their spread understates the uncertainty;
-    the error is taken over ``blocks`` consecutive time blocks of the copy-averaged growth."""
+    the error is taken over ``blocks`` consecutive time blocks of the copy-averaged growth.
+
+    Parameters
+    ----------
+    times : ndarray (T,)
+        Renormalisation times (s).
+    logd : ndarray (copies, T)
+        Log growth per interval, NaN where the perturbation collapsed.
+    interval : float
+        Renormalisation interval (s).
+    start : float
+        Only intervals ending after this time (s) count.
+    blocks : int
+        Number of time blocks for the standard error.
+
+    Returns
+    -------
+    mean : float
+        Mean growth rate (1/s).
+    stderr : float
+        Its standard error over the time blocks (1/s; NaN with fewer than 2 blocks).
+    per_copy : ndarray (copies,)
+        Mean growth rate of each copy (1/s).
+    collapsed : int
+        Number of NaN intervals after ``start``.
+
+    Raises
+    ------
+    ValueError
+        If no interval ends after ``start``.
+
+    Examples
+    --------
+    Two copies whose distance grows by ``e^0.05`` every 10 ms grow at 5/s:
+
+    >>> import numpy as np
+    >>> times = 0.01 * np.arange(1, 101)
+    >>> mean, se, per_copy, collapsed = estimate_exponent(times, np.full((2, 100), 0.05), 0.01, 0.2)
+    >>> round(mean, 6), round(se, 6), per_copy.round(6), collapsed
+    (5.0, 0.0, array([5., 5.]), 0)
+    """
     keep = times > start
     lg = logd[:, keep]
     if lg.shape[1] == 0:
@@ -395,6 +691,51 @@ def max_exponent(network: Network, device: str = "cpp_standalone", *, duration="
     to reach its attractor); growth is averaged over intervals after ``warmup + transient``.
     The whole estimate is one build (one compilation on standalone devices); pass ``engine``
     (a :class:`TwoTrajectory`) to re-use a build. Same seed, same result.
+
+    Parameters
+    ----------
+    network : Network
+        The network (plasticity is switched off by default).
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
+    duration : Quantity or str
+        Simulated time: warmup + transient + measurement (default ``"2 s"``).
+    perturbation : float
+        Size d0 in the scaled norm (1 = 1 mV for a voltage, 1 pA for a current; default
+        1e-3); the exponent is the finite-size exponent at this size.
+    copies : int
+        Number of perturbed copies.
+    interval : Quantity or str
+        Renormalisation interval (a multiple of dt; default ``"10 ms"``).
+    transient : Quantity or str
+        Time after the kick before the growth is averaged (default ``"200 ms"``).
+    warmup : Quantity or str
+        Time before the kick (default ``"0 ms"``).
+    inputs : optional
+        Stimulus and/or noise; noise is made shared across copies.
+    seed : int
+        Seed of the noise and of the kick directions.
+    scales : dict, optional
+        Variable -> distance scale (SI); default :func:`default_scales`.
+    trace_tau : Quantity, str or None
+        Time constant of the filtered spike trains in the distance (default ``"10 ms"``).
+    engine : TwoTrajectory, optional
+        A build to re-use; its duration, copies, interval, inputs, scales, trace time
+        constant and device then apply instead of the arguments.
+    **build
+        Further options of :class:`TwoTrajectory` (``dt``, ``build_dir``, ``reuse``,
+        ``threads``, ``freeze_plasticity``, ...).
+
+    Returns
+    -------
+    LyapunovResult
+        λ_max and its standard error (1/s), per-copy estimates and the divergence history.
+
+    Raises
+    ------
+    ValueError
+        If no renormalisation interval ends after ``warmup + transient``, or as for
+        :class:`TwoTrajectory`.
     """
     warm = _seconds(warmup, "warmup")
     trans = _seconds(transient, "transient")
@@ -422,7 +763,25 @@ def max_exponent(network: Network, device: str = "cpp_standalone", *, duration="
 
 @dataclass
 class FiniteSizeResult:
-    """Finite-size Lyapunov exponents: λ(d0) for each perturbation size d0."""
+    """Finite-size Lyapunov exponents: λ(d0) for each perturbation size d0.
+
+    Returned by :func:`finite_size_exponents`; the fields below are also its attributes.
+
+    Parameters
+    ----------
+    sizes : ndarray (n_sizes,)
+        Perturbation sizes d0 in the scaled norm.
+    lambdas : ndarray (n_sizes,)
+        Exponent at each size (1/s), the mean over its copies.
+    stderr : ndarray (n_sizes,)
+        Standard error over the copies of each size (1/s; NaN with one copy per size).
+    per_copy : ndarray (n_sizes, copies_per_size)
+        Estimate of each perturbed copy (1/s).
+    interval : float
+        Renormalisation interval (s).
+    method : dict
+        Copies per size, duration, scales, device, seed and compilations.
+    """
 
     sizes: np.ndarray
     lambdas: np.ndarray
@@ -432,6 +791,13 @@ class FiniteSizeResult:
     method: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """JSON-ready summary (exponents in 1/s).
+
+        Returns
+        -------
+        dict
+            ``sizes``, ``lambdas``, ``stderr``, ``unit``, ``interval_s`` and ``method``.
+        """
         return {"sizes": self.sizes.tolist(), "lambdas": self.lambdas.tolist(), "stderr": self.stderr.tolist(),
                 "unit": "1/s", "interval_s": self.interval, "method": self.method}
 
@@ -440,9 +806,45 @@ def finite_size_exponents(network: Network, sizes=(1e-3, 1e-2, 1e-1, 1.0), *, co
                           device: str = "cpp_standalone", duration="2 s", interval="10 ms",
                           transient="200 ms", warmup="0 ms", inputs=None, seed: int = 0, scales=None,
                           trace_tau="10 ms", **build) -> FiniteSizeResult:
-    """λ at several perturbation sizes (scaled units), all in one build: each size has its
-    own ``copies_per_size`` perturbed copies. Small sizes probe the infinitesimal regime
-    (negative in stable chaos), large ones the finite-size regime."""
+    """Finite-size Lyapunov exponents λ(d0) at several perturbation sizes, in one build.
+
+    Each size has its own ``copies_per_size`` perturbed copies. Small sizes probe the
+    infinitesimal regime (negative in stable chaos), large ones the finite-size regime.
+
+    Parameters
+    ----------
+    network : Network
+        The network (plasticity is switched off by default).
+    sizes : sequence of float
+        Perturbation sizes d0 in the scaled norm (1 = 1 mV for a voltage).
+    copies_per_size : int
+        Perturbed copies per size.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
+    duration : Quantity or str
+        Simulated time: warmup + transient + measurement (default ``"2 s"``).
+    interval : Quantity or str
+        Renormalisation interval (default ``"10 ms"``).
+    transient : Quantity or str
+        Time after the kick before the growth is averaged (default ``"200 ms"``).
+    warmup : Quantity or str
+        Time before the kick (default ``"0 ms"``).
+    inputs : optional
+        Stimulus and/or noise; noise is made shared across copies.
+    seed : int
+        Seed of the noise and of the kick directions.
+    scales : dict, optional
+        Variable -> distance scale (SI); default :func:`default_scales`.
+    trace_tau : Quantity, str or None
+        Time constant of the filtered spike trains in the distance (default ``"10 ms"``).
+    **build
+        Further options of :class:`TwoTrajectory` (``dt``, ``build_dir``, ``reuse``, ...).
+
+    Returns
+    -------
+    FiniteSizeResult
+        λ (1/s) and its standard error for each size.
+    """
     sizes = np.asarray(sizes, float)
     k = int(copies_per_size)
     eng = TwoTrajectory(network, perturbed=len(sizes) * k, duration=duration, interval=interval,
@@ -465,9 +867,33 @@ def finite_size_exponents(network: Network, sizes=(1e-3, 1e-2, 1e-1, 1.0), *, co
 class PerNeuronExponents:
     """Finite-time exponent of a perturbation seeded at each neuron (1/s).
 
-    ``erased[i]`` is True where the perturbation vanished exactly within the window (the
-    kicked neuron reset at the same step as in the reference: stable); ``lambdas[i]`` then
-    averages the intervals before that, and is NaN if it vanished within the first one."""
+    Returned by :func:`per_neuron_exponents`; the fields below are also its attributes.
+
+    Parameters
+    ----------
+    neurons : ndarray of int (m,)
+        The perturbed neurons.
+    lambdas : ndarray (m,)
+        Finite-time exponent of each (1/s). Where the perturbation was erased it averages
+        the intervals before that, and is NaN if it vanished within the first one.
+    erased : ndarray of bool (m,)
+        True where the perturbation vanished exactly within the window (the kicked neuron
+        reset at the same step as in the reference: stable).
+    window : float
+        Measurement window (s).
+    perturbation : float
+        Kick size in the scaled norm (0.1 = 0.1 mV for a voltage).
+    variable : str
+        The perturbed state variable.
+    compilations : int
+        Compilations of the build (1 on a standalone device, 0 when reused or runtime).
+    batches : int
+        Number of runs.
+    copies_per_batch : int
+        Perturbed copies per run.
+    wall_seconds : float
+        Wall-clock time of all runs (s).
+    """
 
     neurons: np.ndarray
     lambdas: np.ndarray
@@ -482,9 +908,17 @@ class PerNeuronExponents:
 
     @property
     def seconds_per_copy(self) -> float:
+        """Wall-clock time per perturbed neuron (s)."""
         return self.wall_seconds / max(len(self.neurons), 1)
 
     def to_dict(self) -> dict:
+        """JSON-ready summary (exponents in 1/s, NaN as None).
+
+        Returns
+        -------
+        dict
+            Every field, plus ``unit``, ``window_s`` and ``seconds_per_copy``.
+        """
         return {"neurons": self.neurons.tolist(),
                 "lambdas": [None if not np.isfinite(x) else float(x) for x in self.lambdas],
                 "erased": self.erased.tolist(), "unit": "1/s",
@@ -499,13 +933,51 @@ def per_neuron_exponents(network: Network, device: str = "cpp_standalone", *, wi
                          neurons=None, batch_size: int | None = None, interval="10 ms", inputs=None,
                          seed: int = 0, memory_budget: float = 4e9, progress=None,
                          engine: TwoTrajectory | None = None, **build) -> PerNeuronExponents:
-    """λ_i: finite-time growth rate over ``window`` of a perturbation of size ``perturbation``
-    (scaled units: 0.1 means 0.1 mV for a voltage) applied to ``variable`` of neuron i at
-    ``warmup``, renormalised every ``interval``.
+    """Per-neuron exponents λ_i by perturbing one neuron per copy.
 
-    Neurons are perturbed in batches of copies in one build (one compilation); the batch size
-    defaults to what fits ``memory_budget`` bytes. ``progress`` is called as
-    ``progress(done, total)`` after each batch.
+    λ_i is the finite-time growth rate over ``window`` of a perturbation of size
+    ``perturbation`` applied to ``variable`` of neuron i at ``warmup``, renormalised every
+    ``interval``. Neurons are perturbed in batches of copies in one build (one compilation).
+
+    Parameters
+    ----------
+    network : Network
+        The network (plasticity is switched off by default).
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
+    window : Quantity or str
+        Measurement time after the kick (default ``"100 ms"``).
+    warmup : Quantity or str
+        Time before the kick (default ``"100 ms"``).
+    perturbation : float
+        Kick size in scaled units (0.1 means 0.1 mV for a voltage).
+    variable : str, optional
+        State variable to perturb (default ``v`` if the model has it, else the first
+        differential-equation variable); the distance uses this variable only.
+    neurons : array of int, optional
+        Neurons to perturb (default: all).
+    batch_size : int, optional
+        Perturbed copies per run (default: what fits ``memory_budget``, at most 256).
+    interval : Quantity or str
+        Renormalisation interval (default ``"10 ms"``).
+    inputs : optional
+        Stimulus and/or noise; noise is made shared across copies.
+    seed : int
+        Seed of the noise.
+    memory_budget : float
+        Bytes the build may use when ``batch_size`` is not given (default 4e9).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each batch.
+    engine : TwoTrajectory, optional
+        A build to re-use (its copies are the batch size; its scales must include
+        ``variable``).
+    **build
+        Further options of :class:`TwoTrajectory` (``dt``, ``build_dir``, ``reuse``, ...).
+
+    Returns
+    -------
+    PerNeuronExponents
+        λ_i (1/s) and which perturbations were erased.
     """
     net = network
     variable = variable or ("v" if "v" in default_scales(net.model) else next(iter(default_scales(net.model))))
@@ -550,10 +1022,32 @@ def per_neuron_exponents(network: Network, device: str = "cpp_standalone", *, wi
 def ode_system(network: Network):
     """The model's neuron equations as a NumPy ODE system (for QR spectra of smooth models).
 
-    Returns ``(names, f, jac, x0)``: state variable names, ``f(x) -> dx/dt`` and
-    ``jac(x) -> J`` built symbolically (SymPy) from the Brian2 equations with constants and
-    the first neuron's parameters substituted (SI units), and the first neuron's initial
-    state. Only for single uncoupled ODE models (no threshold, no synapses, no input).
+    ``f`` and ``jac`` are built symbolically (SymPy) from the Brian2 equations with constants
+    and the first neuron's parameters substituted (SI units); pass them to
+    :func:`~lnp_brian.lyapunov.spectrum.qr_spectrum_ode`. Only for single uncoupled ODE
+    models (no threshold, no synapses, no input).
+
+    Parameters
+    ----------
+    network : Network
+        A network of a smooth, uncoupled model without input.
+
+    Returns
+    -------
+    names : list of str
+        State variable names (sorted), the order of the components of ``x``.
+    f : callable
+        ``f(x) -> dx/dt`` (SI units per second).
+    jac : callable
+        ``jac(x) -> J`` (n, n) in 1/s.
+    x0 : ndarray (n,)
+        The first neuron's initial state (0 where none is given).
+
+    Raises
+    ------
+    ValueError
+        If the model spikes, has synapses or an input, or its equations contain symbols
+        that are neither variables nor known values.
     """
     import sympy
     from brian2.parsing.sympytools import str_to_sympy

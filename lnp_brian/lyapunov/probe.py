@@ -36,9 +36,35 @@ __all__ = ["NoiseProbe", "ProbeResult", "probe"]
 
 @dataclass
 class ProbeResult:
-    """Rates (Hz), gains (Hz/A or Hz per input unit), filtered activity statistics, and A.
+    """Result of a noise probe: rates, closed-loop gains, filtered-activity statistics and A.
 
-    ``covariance`` is None when it was not asked for (it is dense N x N)."""
+    Parameters
+    ----------
+    rates : ndarray (N,)
+        Firing rates (Hz) of the unbiased run after the transient.
+    rates_biased : ndarray (N,)
+        Rates (Hz) with the extra current δI (on an engine: the mean over the biased copies).
+    gains : ndarray (N,)
+        Closed-loop gains ``(rates_biased - rates) / bias`` in Hz/A (Hz per input unit);
+        negative values set to 0, and 0 for inactive neurons.
+    bias : float
+        The extra current δI, in the model's input unit (A for current inputs).
+    kappa : ndarray (N,)
+        Charge per spike per unit weight, κ (s).
+    tau : ndarray (N,)
+        Time constants of the rate model (s), the neuron parameter ``tau_name``.
+    A : scipy.sparse.csr_matrix (N, N)
+        Linearised rate matrix ``D (diag(g ⊙ κ) Wᵀ − I)`` in 1/s
+        (:func:`~lnp_brian.lyapunov.spectrum.linear_rate_matrix`).
+    activity_mean, activity_var : ndarray (N,)
+        Mean (Hz) and variance (Hz²) of the filtered activity x_i(t) after the transient.
+    covariance : ndarray (N, N) or None
+        Covariance (Hz²) of the filtered activity; None when it was not asked for (it is
+        dense N x N).
+    info : dict
+        ``seed``, ``compilations``, ``duration_s``, ``noise``, ``activity_tau_s`` and
+        ``transient_s``.
+    """
 
     rates: np.ndarray
     rates_biased: np.ndarray
@@ -59,7 +85,9 @@ class NoiseProbe:
     Parameters
     ----------
     network : Network
-    device : str
+        The network to probe; it defines the topology of the build.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
     duration : Quantity or str
         Probe time T_probe per run (default 2 s).
     noise : PoissonNoise or OUNoise, optional
@@ -75,6 +103,15 @@ class NoiseProbe:
         Start of the analysis window (default 200 ms).
     engine : TwoTrajectory, optional
         Run on this engine's build (copies, spikes recorded) instead of building one.
+    **build
+        Further options of the :class:`~lnp_brian.simulation.simulator.Simulator` built when
+        no ``engine`` is given (``dt``, ``build_dir``, ``reuse``, ``threads``, ...).
+
+    Raises
+    ------
+    ValueError
+        If the model has no input current or no default noise (and none is given), or the
+        engine has no perturbed copy or does not record spikes.
     """
 
     def __init__(self, network: Network, device: str = "cpp_standalone", *, duration="2 s", noise=None,
@@ -99,10 +136,28 @@ class NoiseProbe:
 
     @property
     def compilations(self) -> int:
+        """Compilations of the underlying build (1 on a standalone device, 0 when reused or runtime)."""
         return self.sim.compilations
 
     def kappa(self, network: Network) -> np.ndarray:
-        """Charge per spike per unit weight, kappa (s), per neuron of ``network``."""
+        """Charge per spike per unit weight, κ (s), per neuron of ``network``.
+
+        Parameters
+        ----------
+        network : Network
+            The network whose per-neuron parameters and model constants are looked up.
+
+        Returns
+        -------
+        ndarray (N,)
+            κ in seconds: the constructor's ``kappa`` (a number, or the named parameter or
+            constant), else ``tau_syn`` when the model has it, else 1 s.
+
+        Raises
+        ------
+        KeyError
+            If the named κ is neither a neuron parameter nor a constant.
+        """
         name = self.kappa_name
         spec = network.model
         if isinstance(name, (int, float)):
@@ -119,8 +174,28 @@ class NoiseProbe:
 
     def run(self, network: Network | None = None, *, seed: int = 0, covariance: bool = True,
             tau_name: str = "tau_m", **overrides) -> ProbeResult:
-        """Probe ``network`` (default: the one built; same topology, any masks); ``overrides``
-        go to :meth:`Simulator.run` (e.g. ``params={"tau_m": ...}``)."""
+        """Probe ``network`` with and without the extra current δI and return the result.
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one, any masks (default: the one built).
+        seed : int
+            Seed of the noise; both runs use the same realisation (common random numbers).
+        covariance : bool
+            Also compute the dense N x N covariance of the filtered activity (default True).
+        tau_name : str
+            Neuron parameter or constant used as the time constant of the rate model
+            (default ``"tau_m"``).
+        **overrides
+            Passed to :meth:`Simulator.run <lnp_brian.simulation.simulator.Simulator.run>`
+            (e.g. ``params={"tau_m": ...}``).
+
+        Returns
+        -------
+        ProbeResult
+            Rates, closed-loop gains, filtered-activity statistics and the rate matrix A.
+        """
         net = network if network is not None else self.sim.network
         if self.engine is not None:
             c = self.sim.copies
@@ -158,5 +233,25 @@ class NoiseProbe:
 
 def probe(network: Network, device: str = "cpp_standalone", *, seed: int = 0, covariance: bool = True,
           **kwargs) -> ProbeResult:
-    """Build a :class:`NoiseProbe` and run it once."""
+    """Build a :class:`NoiseProbe` and run it once.
+
+    Parameters
+    ----------
+    network : Network
+        The network to probe.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
+    seed : int
+        Seed of the noise.
+    covariance : bool
+        Also compute the covariance of the filtered activity (default True).
+    **kwargs
+        Options of :class:`NoiseProbe` (``duration``, ``noise``, ``bias``, ``activity_tau``,
+        ``kappa``, ``transient``, ``engine``) and of the Simulator build.
+
+    Returns
+    -------
+    ProbeResult
+        See :meth:`NoiseProbe.run`.
+    """
     return NoiseProbe(network, device, **kwargs).run(seed=seed, covariance=covariance)

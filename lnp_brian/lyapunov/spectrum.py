@@ -5,8 +5,8 @@ Pure NumPy/SciPy (no Brian2): :mod:`lnp_brian.lyapunov.finite_size` measures the
 calls these functions with plain arrays. Time is in seconds, so every exponent returned is a
 rate in 1/s (positive: perturbations grow; negative: they decay).
 
-Conventions
------------
+**Conventions.**
+
 * ``W`` is the signed weight matrix with rows = presynaptic ``i`` and columns =
   postsynaptic ``j`` (Brian2's ``i`` and ``j``, :attr:`lnp_brian.Network.W`).
 * State vectors are columns, ``dx/dt = A x``, so ``A[j, i]`` is the effect of neuron ``i``
@@ -16,14 +16,13 @@ Conventions
   ``W = network.W`` that is the order of the live synapses in :attr:`Network.pre` /
   :attr:`Network.post`, provided none of them has weight exactly 0.
 
-Which regime a number describes
--------------------------------
-Everything here is about *infinitesimal* perturbations of *smooth* dynamics: the linearised
-rate model around the noise-driven operating point (exact growth rates of ``dx/dt = A x``,
-finite-time over the given ``T``), or a smooth ODE ``dx/dt = f(x)`` with its Jacobian. They
-are not exponents of the spiking network itself, whose resets erase infinitesimal
-perturbations ("stable chaos", docs/method.md, step 2); those come from the two-trajectory method with a
-finite perturbation size in :mod:`lnp_brian.lyapunov.finite_size`.
+**Which regime a number describes.** Everything here is about *infinitesimal*
+perturbations of *smooth* dynamics: the linearised rate model around the noise-driven
+operating point (exact growth rates of ``dx/dt = A x``, finite-time over the given ``T``),
+or a smooth ODE ``dx/dt = f(x)`` with its Jacobian. They are not exponents of the spiking
+network itself, whose resets erase infinitesimal perturbations ("stable chaos",
+docs/method.md, step 2); those come from the two-trajectory method with a finite
+perturbation size in :mod:`lnp_brian.lyapunov.finite_size`.
 """
 
 from __future__ import annotations
@@ -79,7 +78,10 @@ _MAX_LOG_INV = 600.0
 class Spectrum(NamedTuple):
     """Result of a Benettin/QR computation (a tuple of plain NumPy arrays).
 
-    Attributes
+    Returned by :func:`qr_spectrum_linear` and :func:`qr_spectrum_ode`; the fields below are
+    also its attributes (and the order of unpacking).
+
+    Parameters
     ----------
     exponents : float array (k,)
         Lyapunov exponents in 1/s, sorted descending.
@@ -259,6 +261,22 @@ def linear_rate_matrix(W, gains, tau):
     -------
     scipy.sparse.csr_matrix (N, N)
         ``A`` in 1/s, float64, with sorted indices. Explicit zeros of ``W`` are dropped.
+
+    Raises
+    ------
+    ValueError
+        ``W`` not square or empty, non-finite entries, wrongly shaped ``gains``/``tau``, or
+        ``tau <= 0``.
+
+    Examples
+    --------
+    Two neurons with ``tau = 10 ms`` and one synapse ``0 -> 1`` of weight 2 (unit gains):
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> W = sp.csr_matrix(np.array([[0.0, 2.0], [0.0, 0.0]]))
+    >>> linear_rate_matrix(W, gains=1.0, tau=0.01).toarray()
+    array([[-100.,    0.],
+           [ 200., -100.]])
     """
     W = _square(W, "W", allow_dense=False)
     n = W.shape[0]
@@ -278,7 +296,28 @@ def effective_connectivity(W, gains, tau):
     ``A = M - D`` (:func:`linear_rate_matrix`). ``M[j, i] = g_j w_ij / tau_j`` is the effect of
     a unit of activity of neuron ``i`` on the rate of change of neuron ``j``; unlike ``A`` its
     spectrum is not dominated by the leak diagonal ``-1/tau``, whose slowest entry would
-    otherwise be the leading mode. Same parameters as :func:`linear_rate_matrix`.
+    otherwise be the leading mode.
+
+    Parameters
+    ----------
+    W : scipy sparse matrix or array (N, N)
+        Signed weights, rows = presynaptic ``i``, columns = postsynaptic ``j`` (as for
+        :func:`linear_rate_matrix`).
+    gains : float or array (N,)
+        Per-neuron gain ``g_j``, in the inverse unit of ``W``.
+    tau : float or array (N,)
+        Per-neuron time constants in seconds, > 0.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (N, N)
+        ``M`` in 1/s, float64, with sorted indices; explicit zeros of ``W`` are dropped.
+
+    Raises
+    ------
+    ValueError
+        ``W`` not square or empty, non-finite entries, wrongly shaped ``gains``/``tau``, or
+        ``tau <= 0``.
 
     Examples
     --------
@@ -305,6 +344,24 @@ def eigenvalue_distance(eigenvalues, reference) -> float:
     how far the bulk and the outliers of one spectrum have to move to become the other, with
     each spectrum weighted as a distribution (a pruned network has fewer eigenvalues than its
     dense one). 0 for identical spectra.
+
+    Parameters
+    ----------
+    eigenvalues : array_like of complex (k,)
+        Eigenvalues of one matrix, e.g. of :func:`effective_connectivity` in 1/s; only their
+        moduli are compared.
+    reference : array_like of complex (m,)
+        Eigenvalues to compare with (``m`` may differ from ``k``).
+
+    Returns
+    -------
+    float
+        The distance, in the unit of the eigenvalues (1/s for rate matrices), >= 0.
+
+    Raises
+    ------
+    ValueError
+        If either spectrum is empty.
 
     Examples
     --------
@@ -355,6 +412,12 @@ def per_neuron_exponents_linear(A, T, neurons=None, batch=512, method="auto"):
     float array (len(neurons),)
         Exponents in 1/s, in the order of ``neurons``.
 
+    Raises
+    ------
+    ValueError
+        ``A`` not square, empty or non-finite, ``T <= 0``, ``batch < 1``, an invalid
+        ``neurons`` index or an unknown ``method``.
+
     Notes
     -----
     ``[0, T]`` is split into equal segments; each column is renormalised after each segment
@@ -364,6 +427,19 @@ def per_neuron_exponents_linear(A, T, neurons=None, batch=512, method="auto"):
     are not), so that columns that decay much faster than others keep their relative accuracy
     (expm_multiply's stopping test and expm's error bound are relative to the whole block).
     The cost of expm_multiply grows with ``||A - mu I||_1 T`` (``mu = trace(A) / N``).
+
+    Examples
+    --------
+    For a diagonal ``A`` each exponent is its diagonal entry. In the two-neuron chain of
+    :func:`linear_rate_matrix` a perturbation of neuron 0 also drives neuron 1, so over
+    100 ms it decays more slowly than the leak alone (non-normal amplification):
+
+    >>> import numpy as np
+    >>> per_neuron_exponents_linear(np.diag([-1.0, -2.0]), T=1.0)
+    array([-1., -2.])
+    >>> A = np.array([[-100.0, 0.0], [200.0, -100.0]])
+    >>> per_neuron_exponents_linear(A, T=0.1).round(1)
+    array([ -70., -100.])
     """
     A = _square(A)
     n = A.shape[0]
@@ -477,9 +553,35 @@ def _qr_accumulate(frame_step, Q, n_intervals, interval, check):
 
 
 def random_frame(n, k, seed):
-    """Random orthonormal (n, k) frame. Drawn as k rows of length n, so the frame for k is
-    the first k columns of the frame for any larger k with the same seed (Gram-Schmidt order:
-    a k-vector run then reproduces the leading exponents of a larger one)."""
+    """Random orthonormal (n, k) frame, the start frame of the QR methods.
+
+    Drawn as k rows of length n, so the frame for k is the first k columns of the frame for
+    any larger k with the same seed (Gram-Schmidt order: a k-vector run then reproduces the
+    leading exponents of a larger one).
+
+    Parameters
+    ----------
+    n : int
+        Dimension of the state space.
+    k : int
+        Number of vectors, ``1 <= k <= n``.
+    seed : int
+        Seed of the NumPy random generator.
+
+    Returns
+    -------
+    float array (n, k)
+        Orthonormal columns (the QR factor with a positive diagonal of ``R``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Q = random_frame(4, 2, seed=0)
+    >>> Q.shape, bool(np.allclose(Q.T @ Q, np.eye(2)))
+    ((4, 2), True)
+    >>> bool(np.allclose(random_frame(4, 3, seed=0)[:, :2], Q))
+    True
+    """
     G = np.random.default_rng(seed).standard_normal((k, n)).T
     Q, R = np.linalg.qr(G)
     return Q * np.sign(np.diagonal(R))  # unique QR (positive diag R): independent of k
@@ -530,6 +632,28 @@ def qr_spectrum_linear(A, k=None, T=None, interval=None, seed=0, method="auto"):
     Spectrum
         ``(exponents (k,), times (m,), history (m, k))``, exponents in 1/s sorted
         descending; ``history[r]`` is the running estimate at ``times[r]``.
+
+    Raises
+    ------
+    ValueError
+        ``A`` not square, empty or non-finite, ``k`` out of range, ``T`` or ``interval``
+        not positive, or an unknown ``method``.
+    FloatingPointError
+        If the frame loses rank or overflows within one interval.
+
+    Examples
+    --------
+    The exponents of a linear system are the real parts of its eigenvalues, also for a
+    non-normal ``A``; a complex pair gives two equal exponents:
+
+    >>> import numpy as np
+    >>> qr_spectrum_linear(np.diag([-1.0, -2.0, -5.0]), T=1000.0).exponents.round(2)
+    array([-1., -2., -5.])
+    >>> qr_spectrum_linear(np.array([[-1.0, 10.0], [0.0, -3.0]]), T=1000.0).exponents.round(2)
+    array([-1., -3.])
+    >>> rotation = np.array([[-0.5, 1.0], [-1.0, -0.5]])    # eigenvalues -0.5 +- 1j
+    >>> qr_spectrum_linear(rotation, T=100.0).exponents.round(2)
+    array([-0.5, -0.5])
     """
     A = _square(A)
     n = A.shape[0]
@@ -637,6 +761,33 @@ def qr_spectrum_ode(f: Callable, jac: Callable, x0, dt, T, k=None, transient=Non
     Spectrum
         ``(exponents (k,), times (m,), history (m, k))``: exponents in 1/s sorted
         descending, running estimates at each re-orthonormalisation.
+
+    Raises
+    ------
+    ValueError
+        Wrongly shaped ``x0``, ``f(x0)`` or ``jac(x0)``, ``k`` out of range, non-positive
+        ``dt``, ``T`` or ``interval``, negative ``transient`` or an unknown ``method``.
+    FloatingPointError
+        If the state or the tangent frame becomes non-finite (unbounded trajectory, ``dt``
+        too large) or the frame loses rank.
+
+    Examples
+    --------
+    The Hopf normal form has a stable limit cycle of radius 1: one exponent 0 (along the
+    cycle) and one -2 (towards it).
+
+    >>> import numpy as np
+    >>> def f(z):
+    ...     x, y = z
+    ...     r2 = x * x + y * y
+    ...     return np.array([x - y - x * r2, x + y - y * r2])
+    >>> def jac(z):
+    ...     x, y = z
+    ...     return np.array([[1 - 3 * x * x - y * y, -1 - 2 * x * y],
+    ...                      [1 - 2 * x * y, 1 - x * x - 3 * y * y]])
+    >>> spec = qr_spectrum_ode(f, jac, [0.5, 0.0], dt=0.05, T=100.0)
+    >>> bool(abs(spec.exponents[0]) < 0.01), round(float(spec.exponents[1]), 2)
+    (True, -2.0)
     """
     x = np.array(x0, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
@@ -691,8 +842,51 @@ def qr_spectrum_ode(f: Callable, jac: Callable, x0, dt, T, k=None, transient=Non
 
 def max_exponent_ode(f: Callable, jac: Callable, x0, dt, T, transient=None, interval=None,
                      method="rk4", seed=0) -> float:
-    """Largest Lyapunov exponent (1/s) of ``dx/dt = f(x)``: :func:`qr_spectrum_ode` with
-    ``k = 1`` (one tangent vector, renormalised every ``interval``). Same parameters."""
+    """Largest Lyapunov exponent (1/s) of a smooth autonomous ODE ``dx/dt = f(x)``.
+
+    :func:`qr_spectrum_ode` with ``k = 1``: one tangent vector, renormalised every
+    ``interval``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> dx/dt`` for ``x`` of shape (n,), in state units per second.
+    jac : callable
+        ``jac(x) -> J`` (n, n), ``J[a, b] = d f_a / d x_b`` in 1/s (array, sparse matrix or
+        anything with ``@``).
+    x0 : array (n,)
+        Initial state.
+    dt : float
+        Integration step in seconds.
+    T : float
+        Measurement time in seconds (after the transient).
+    transient : float, optional
+        Time (s) integrated before measuring, state only (default ``0.1 * T``).
+    interval : float, optional
+        Time between renormalisations (s; default ``10 * dt``).
+    method : {"rk4", "midpoint", "euler"}
+        Fixed-step integrator for state and tangent.
+    seed : int
+        Seed of the random initial tangent vector.
+
+    Returns
+    -------
+    float
+        The largest exponent in 1/s.
+
+    Raises
+    ------
+    ValueError, FloatingPointError
+        As for :func:`qr_spectrum_ode`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda x: np.array([-x[0], -3.0 * x[1]])
+    >>> jac = lambda x: np.diag([-1.0, -3.0])
+    >>> round(max_exponent_ode(f, jac, [1.0, 1.0], dt=0.02, T=20.0), 1)
+    -1.0
+    """
     spec = qr_spectrum_ode(f, jac, x0, dt, T, k=1, transient=transient, interval=interval,
                            method=method, seed=seed)
     return float(spec.exponents[0])
@@ -740,14 +934,51 @@ def stability_scores(exponents, scale=None):
     float array (N,)
         Scores in [0, 1]: near 1 for strongly contracting neurons, 1/2 at ``lambda = 0``, near 0
         for strongly expanding ones.
+
+    Raises
+    ------
+    ValueError
+        Exponents not 1-D or not finite, or ``scale`` not a finite number > 0.
+
+    Examples
+    --------
+    >>> stability_scores([-10.0, 0.0, 10.0], scale=10.0).round(3)
+    array([0.731, 0.5  , 0.269])
     """
     lam = _exponents(exponents)
     return expit(-lam / _scale(lam, scale))
 
 
 def synapse_pairs(W):
-    """``(pre, post)`` int64 arrays of ``W``'s nonzero entries sorted by (row, col): the order
-    of the per-synapse values of :func:`lyapunov_matrix` (explicit zeros are skipped)."""
+    """Presynaptic and postsynaptic index of each nonzero of ``W``, sorted by (row, col).
+
+    This is the order of the per-synapse values of :func:`lyapunov_matrix`; explicit zeros
+    (e.g. pruned synapses) are skipped.
+
+    Parameters
+    ----------
+    W : scipy sparse matrix or array (N, N)
+        Weights, rows = presynaptic ``i``, columns = postsynaptic ``j``.
+
+    Returns
+    -------
+    pre : int64 array (nnz,)
+        Row (presynaptic) index of each nonzero.
+    post : int64 array (nnz,)
+        Column (postsynaptic) index of each nonzero.
+
+    Raises
+    ------
+    ValueError
+        If ``W`` is not a square matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    >>> synapse_pairs(W)
+    (array([0, 1, 1]), array([1, 0, 2]))
+    """
     P = _pattern(W)
     pre = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
     return pre, P.indices.astype(np.int64)
@@ -862,6 +1093,12 @@ def lyapunov_matrix(exponents, W, scale=None, method="auto", members="endpoints"
     float array (nnz,)
         ``L_ij`` in (0, 1], one per nonzero of ``W`` in (row, col) order — presynaptic index,
         then postsynaptic index; :func:`synapse_pairs` gives the matching ``(pre, post)``.
+
+    Raises
+    ------
+    ValueError
+        Exponents not finite or not of shape (N,), ``W`` not square, or an unknown
+        ``method`` or ``members``.
 
     Examples
     --------

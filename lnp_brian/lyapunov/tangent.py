@@ -7,8 +7,8 @@ in Python; here the same computation runs in the Brian2 build itself (runtime, c
 or cuda_standalone code generation), so a 3000 s spectrum of Lorenz63 at dt = 1 ms costs
 seconds instead of tens of minutes.
 
-How it is built
----------------
+**How it is built.**
+
 * The Jacobian ``J_ab = d f_a / d x_b`` of the model's differential equations is derived
   symbolically (SymPy, subexpressions substituted) and written back as Brian2 code; it keeps
   the model's parameters and constants as symbols, so per-neuron parameters stay per neuron
@@ -85,7 +85,9 @@ def _default_scales(spec) -> dict:
 class VariationalSystem:
     """The generated variational equations of a model (see the module docstring).
 
-    Attributes
+    Made by :func:`variational_system`; the fields below are also its attributes.
+
+    Parameters
     ----------
     names : tuple of str
         State variables ``x_a`` (sorted), the order of the tangent components.
@@ -101,6 +103,18 @@ class VariationalSystem:
         accumulators ``tan_log_<m>`` and ``tan_t_start`` (shared).
     namespace : dict
         Scale constants the equations use (``tan_scale_<x>``, only for scaled units).
+
+    Examples
+    --------
+    A hand-made system of two variables and two tangent vectors (no Jacobian needed for
+    the names and the Gram–Schmidt code):
+
+    >>> system = VariationalSystem(names=("x", "y"), k=2, scales={"x": 1.0, "y": 1.0},
+    ...                            jacobian={}, equations="", namespace={})
+    >>> system.tangent_variables
+    ['tan_x_0', 'tan_y_0', 'tan_x_1', 'tan_y_1']
+    >>> system.log_variables
+    ['tan_log_0', 'tan_log_1']
     """
 
     names: tuple
@@ -111,22 +125,72 @@ class VariationalSystem:
     namespace: dict
 
     def var(self, x: str, m: int) -> str:
-        """Name of the tangent component of state variable ``x`` in vector ``m``."""
+        """Name of the tangent component of state variable ``x`` in vector ``m``.
+
+        Parameters
+        ----------
+        x : str
+            State variable, one of ``names``.
+        m : int
+            Index of the tangent vector, ``0 <= m < k``.
+
+        Returns
+        -------
+        str
+            ``"tan_<x>_<m>"``.
+
+        Examples
+        --------
+        >>> VariationalSystem(("v",), 1, {"v": 1e-3}, {}, "", {}).var("v", 0)
+        'tan_v_0'
+        """
         return f"{PREFIX}{x}_{m}"
 
     @property
     def tangent_variables(self) -> list[str]:
+        """Names of all ``d * k`` tangent components, vector by vector."""
         return [self.var(x, m) for m in range(self.k) for x in self.names]
 
     @property
     def log_variables(self) -> list[str]:
+        """Names of the ``k`` accumulators ``tan_log_<m>`` of the log norms."""
         return [f"{PREFIX}log_{m}" for m in range(self.k)]
 
     def gram_schmidt_code(self, interval: float) -> str:
-        """Abstract code of one re-orthonormalisation (modified Gram–Schmidt over the ``k``
-        vectors of one neuron) that adds ``log(norm)`` to the accumulators of intervals
+        """Abstract code of one re-orthonormalisation of the ``k`` vectors of one neuron.
+
+        Modified Gram–Schmidt that adds ``log(norm)`` to the accumulators of intervals
         starting after ``tan_t_start``. The MGS step at time t closes the interval
-        [t - interval, t]: it counts when t > tan_t_start + interval / 2."""
+        [t - interval, t]: it counts when t > tan_t_start + interval / 2.
+
+        Parameters
+        ----------
+        interval : float
+            Re-orthonormalisation interval in seconds.
+
+        Returns
+        -------
+        str
+            Brian2 abstract code (one statement per line) for a ``run_regularly`` operation.
+
+        Examples
+        --------
+        >>> system = VariationalSystem(names=("x", "y"), k=2, scales={"x": 1.0, "y": 1.0},
+        ...                            jacobian={}, equations="", namespace={})
+        >>> print(system.gram_schmidt_code(0.01))
+        tan_on = int(t > tan_t_start + 0.005*second)
+        tan_norm_0 = sqrt(tan_x_0**2 + tan_y_0**2)
+        tan_log_0 += tan_on * log(tan_norm_0)
+        tan_x_0 = tan_x_0 / tan_norm_0
+        tan_y_0 = tan_y_0 / tan_norm_0
+        tan_dot_0_1 = tan_x_0 * tan_x_1 + tan_y_0 * tan_y_1
+        tan_x_1 = tan_x_1 - tan_dot_0_1 * tan_x_0
+        tan_y_1 = tan_y_1 - tan_dot_0_1 * tan_y_0
+        tan_norm_1 = sqrt(tan_x_1**2 + tan_y_1**2)
+        tan_log_1 += tan_on * log(tan_norm_1)
+        tan_x_1 = tan_x_1 / tan_norm_1
+        tan_y_1 = tan_y_1 / tan_norm_1
+        """
         p = PREFIX
         lines = [f"{p}on = int(t > {p}t_start + {0.5 * interval!r}*second)"]
         for m in range(self.k):
@@ -270,6 +334,16 @@ class TangentExtension(Extension):
     ``tangent_log`` (N, k) accumulated log norms, ``tangent_final`` (N, d, k) the tangent
     vectors at the end, ``tangent_t`` and ``tangent_series`` (N, k, samples) the
     accumulators recorded after the Gram–Schmidt step.
+
+    The methods other than :meth:`prepare` and :meth:`spectrum` are the hooks of
+    :class:`~lnp_brian.simulation.simulator.Extension`, called by the Simulator.
+
+    Parameters
+    ----------
+    system : VariationalSystem
+        The variational equations to add (from :func:`variational_system`).
+    interval : float
+        Re-orthonormalisation interval in seconds (a multiple of dt).
     """
 
     def __init__(self, system: VariationalSystem, interval: float):
@@ -279,22 +353,73 @@ class TangentExtension(Extension):
         self._objs = None
 
     def key(self) -> str:
+        """Identify the build structure (variables, k, scales, interval, equations).
+
+        Returns
+        -------
+        str
+            Text that enters the build's hash.
+        """
         s = self.system
         return (f"TangentExtension({s.names}, {s.k}, {sorted(s.scales.items())}, {self.interval!r}, "
                 f"{s.equations!r})")
 
     def equations(self, sim) -> str:
+        """Equations added to the neurons: the tangent variables and accumulators.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        str
+            Brian2 equations (``VariationalSystem.equations``).
+        """
         return self.system.equations
 
     def namespace(self, sim) -> dict:
+        """Constants the added equations use (the scales ``tan_scale_<x>``).
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        dict
+            Name -> Brian2 quantity.
+        """
         return dict(self.system.namespace)
 
     def record_interval(self, sim) -> float:
-        """Sampling interval of the accumulators: a multiple of ``interval``."""
+        """Sampling interval of the accumulators: a multiple of ``interval``.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator (its duration bounds the number of samples to about 2000).
+
+        Returns
+        -------
+        float
+            Interval in seconds.
+        """
         per = max(1, math.ceil(sim.duration / self.interval / _MAX_SAMPLES))
         return per * self.interval
 
     def add_objects(self, objs, sim) -> None:
+        """Add the Gram–Schmidt operation to the neurons and a StateMonitor of the accumulators.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects (``objs.neurons``; new objects go to ``objs.extra``).
+        sim : Simulator
+            The simulator being built.
+        """
         G = objs.neurons
         interval = self.interval * b2.second
         # runtime: Brian2's automatic (unique) name; run_regularly's clock name cannot take "*"
@@ -306,6 +431,23 @@ class TangentExtension(Extension):
         self._objs = (G, M)
 
     def values(self, sim) -> dict:
+        """Values of the next run: the start frame, zeroed accumulators and ``tan_t_start``.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator about to run.
+
+        Returns
+        -------
+        dict
+            ``(group, variable) -> array``.
+
+        Raises
+        ------
+        ValueError
+            If the pending frame is not of shape (d, k) or (N, d, k).
+        """
         s = self.system
         N = sim.network.n * sim.copies
         frame = np.asarray(self.pending.get("frame", random_frame(len(s.names), s.k, 0)), float)
@@ -323,14 +465,45 @@ class TangentExtension(Extension):
         return vals
 
     def prepare(self, frame, t_start: float) -> None:
-        """Set the next run's start frame ((d, k) or (N, d, k), scaled units) and the end of
-        its transient (s, a whole number of intervals)."""
+        """Set the next run's start frame and the end of its transient.
+
+        Parameters
+        ----------
+        frame : array (d, k) or (N, d, k)
+            Start frame in scaled units, for every neuron or one per neuron.
+        t_start : float
+            End of the transient in seconds (a whole number of intervals).
+        """
         self.pending = {"frame": np.asarray(frame, float), "t_start": float(t_start)}
 
     def spectrum(self, result, *, neuron: int = 0) -> "TangentSpectrumResult":
-        """The spectrum from a run's :class:`~lnp_brian.simulation.results.SimResult` (its ``tangent_*``
-        info entries are consumed). Works for any Simulator carrying this extension, e.g. one
-        shared with other extensions; ``neuron`` indexes neurons of all copies."""
+        """The spectrum from a run's :class:`~lnp_brian.simulation.results.SimResult`.
+
+        Works for any Simulator carrying this extension, e.g. one shared with other
+        extensions.
+
+        Parameters
+        ----------
+        result : SimResult
+            A run of a build with this extension; its ``tangent_*`` info entries are
+            consumed (removed).
+        neuron : int
+            Which system's spectrum goes into ``exponents`` (an index over the neurons of
+            all copies).
+
+        Returns
+        -------
+        TangentSpectrumResult
+            Exponents (1/s) of every neuron, with block standard errors and the running
+            estimate of ``neuron``.
+
+        Raises
+        ------
+        ValueError
+            If ``neuron`` is out of range.
+        FloatingPointError
+            If the tangent vectors became non-finite or lost rank.
+        """
         s = self.system
         info = result.info
         L = info.pop("tangent_log")
@@ -371,6 +544,20 @@ class TangentExtension(Extension):
             measured=measured, duration=D, neuron=int(neuron), method=method)
 
     def result_files(self, objs, device) -> dict:
+        """Files of a standalone run that hold the accumulators and the final tangent vectors.
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+        device : brian2 Device
+            The standalone device (names the array files).
+
+        Returns
+        -------
+        dict
+            Key -> ``{"file": name, "dtype": "<f8"}``.
+        """
         G, M = self._objs
         files = {"tangent.t": {"file": device.get_array_filename(M.variables["t"]), "dtype": "<f8"}}
         for name in self.system.log_variables:
@@ -389,6 +576,17 @@ class TangentExtension(Extension):
         result.info["tangent_series"] = np.stack([series[v].reshape(len(t), N).T for v in s.log_variables], axis=1)
 
     def read_results(self, result, files, results_dir) -> None:
+        """Read a standalone run's files into ``result.info`` (``tangent_*`` entries).
+
+        Parameters
+        ----------
+        result : SimResult
+            The result being assembled.
+        files : dict
+            As returned by :meth:`result_files`.
+        results_dir : pathlib.Path
+            Directory of the run's result files.
+        """
         def load(key):
             return np.fromfile(results_dir / files[key]["file"], dtype="<f8")
 
@@ -397,6 +595,15 @@ class TangentExtension(Extension):
         self._store(result, final, load("tangent.t"), {v: load(f"tangent.series.{v}") for v in s.log_variables})
 
     def read_runtime(self, objs, result) -> None:
+        """Copy a runtime run's values into ``result.info`` (``tangent_*`` entries).
+
+        Parameters
+        ----------
+        objs : object
+            The build's Brian2 objects.
+        result : SimResult
+            The result being assembled.
+        """
         G, M = self._objs
         s = self.system
         final = {v: np.asarray(G.variables[v].get_value(), float).copy()
@@ -409,7 +616,7 @@ class TangentExtension(Extension):
 class TangentSpectrumResult:
     """Lyapunov spectrum from the in-build variational equations.
 
-    Attributes
+    Parameters
     ----------
     exponents, stderr : arrays (k,)
         Exponents of system ``neuron`` in 1/s, sorted descending, and their standard errors
@@ -424,6 +631,12 @@ class TangentSpectrumResult:
     interval, transient, measured, duration : float
         Re-orthonormalisation interval, transient (rounded to a whole number of intervals),
         measured time ``duration - transient`` and simulated time, all in seconds.
+    neuron : int
+        Index of the system whose spectrum is in ``exponents`` (over the neurons of all
+        copies).
+    method : dict
+        How it was computed: method name, variables, scales, k, dt, blocks, device, seed,
+        compilations and timings.
     """
 
     exponents: np.ndarray
@@ -440,6 +653,14 @@ class TangentSpectrumResult:
     method: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """JSON-ready summary (exponents in 1/s, times in s; no per-neuron arrays or history).
+
+        Returns
+        -------
+        dict
+            ``exponents``, ``stderr``, ``unit``, ``interval_s``, ``transient_s``,
+            ``measured_s``, ``duration_s``, ``neuron`` and ``method``.
+        """
         return {"exponents": self.exponents.tolist(), "stderr": self.stderr.tolist(), "unit": "1/s",
                 "interval_s": self.interval, "transient_s": self.transient, "measured_s": self.measured,
                 "duration_s": self.duration, "neuron": self.neuron, "method": self.method}
@@ -470,6 +691,7 @@ class TangentSpectrum(SimulatorOwner):
     k : int, optional
         Number of exponents (default: all, the number of differential equations).
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
     duration : Quantity or str
         Simulated time of every run, transient included (e.g. ``"3000 s"``).
     interval : Quantity or str
@@ -519,6 +741,7 @@ class TangentSpectrum(SimulatorOwner):
 
     @property
     def names(self) -> tuple:
+        """State variables of the model (sorted), the order of the tangent components."""
         return self.system.names
 
     def run(self, network: Network | None = None, *, transient="10 s", seed: int = 0, frame=None,
@@ -546,6 +769,17 @@ class TangentSpectrum(SimulatorOwner):
             Which system's spectrum is returned in ``exponents`` (all are in ``all_exponents``).
         **overrides
             Passed to :meth:`Simulator.run` (``params``, ``bias``, ``stimulus``, ...).
+
+        Returns
+        -------
+        TangentSpectrumResult
+            The exponents (1/s) of system ``neuron`` and of all systems of the build.
+
+        Raises
+        ------
+        ValueError
+            If the transient is negative or not shorter than the duration, or ``neuron`` is
+            out of range.
         """
         s = self.system
         trans = _seconds(transient, "transient")
@@ -607,6 +841,7 @@ def spectrum_in_build(model_or_network, k: int | None = None, *, duration="100 s
     dt : Quantity or str, optional
         Integration step (s); default the model's, else 0.1 ms.
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device of the build.
     seed : int
         Seed of the random start frame (the frame :func:`qr_spectrum_ode` draws for it).
     initial : dict, optional

@@ -41,7 +41,32 @@ class DistributionError(ValueError):
 class Distribution:
     """A distribution of a physical quantity.
 
-    ``params`` hold SI floats; ``dim`` is the dimension of the sampled quantity.
+    Usually made by :func:`parse_distribution` from a model file's table, or with
+    :meth:`constant` and :meth:`gamma`.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`: ``"constant"``, ``"uniform"``, ``"normal"``, ``"lognormal"``
+        or ``"gamma"``.
+    params : dict of str to float, optional
+        The kind's parameters (e.g. ``mean`` and ``cv``) as SI floats; ``cv`` and ``shape``
+        are plain numbers.
+    dim : Dimension, optional
+        Dimension of the sampled quantity (default dimensionless).
+    min : float, optional
+        Lower clipping bound of the samples (SI); None for none.
+    max : float, optional
+        Upper clipping bound of the samples (SI); None for none.
+
+    Examples
+    --------
+    >>> from lnp_brian.core.units import parse_quantity
+    >>> d = Distribution.gamma(parse_quantity("20 ms"), 0.5, min=0.002)
+    >>> d.mean, d.cv
+    (0.02, 0.5)
+    >>> d.describe()
+    'gamma(mean=0.02 second, cv=0.5, min=0.002 second)'
     """
 
     kind: str
@@ -52,11 +77,52 @@ class Distribution:
 
     @classmethod
     def constant(cls, value) -> "Distribution":
+        """A distribution that always gives ``value``.
+
+        Parameters
+        ----------
+        value : Quantity or float
+            The value; a plain number is dimensionless.
+
+        Returns
+        -------
+        Distribution
+            Kind ``"constant"`` with the value in SI units and its dimension.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lnp_brian.core.units import parse_quantity
+        >>> d = Distribution.constant(parse_quantity("-65 mV"))
+        >>> d.describe()
+        'constant(value=-0.065 volt)'
+        >>> d.sample(3, np.random.default_rng(0))
+        array([-0.065, -0.065, -0.065])
+        """
         q = value if isinstance(value, Quantity) else Quantity(float(value))
         return cls("constant", {"value": float(q)}, get_dimensions(q))
 
     @classmethod
     def gamma(cls, mean, cv, *, min=None, max=None) -> "Distribution":
+        """A gamma distribution given by its mean and coefficient of variation.
+
+        Parameters
+        ----------
+        mean : Quantity or float
+            The mean (a plain number is dimensionless); must be positive.
+        cv : float
+            Coefficient of variation (std / mean), a plain number > 0.
+        min : float, optional
+            Lower clipping bound in SI units of ``mean`` (e.g. ``0.002`` for 2 ms).
+        max : float, optional
+            Upper clipping bound in SI units of ``mean``.
+
+        Returns
+        -------
+        Distribution
+            Kind ``"gamma"`` with ``mean`` and ``cv`` (not validated: see
+            :func:`parse_distribution` for the checks).
+        """
         q = mean if isinstance(mean, Quantity) else Quantity(float(mean))
         dim = get_dimensions(q)
         return cls("gamma", {"mean": float(q), "cv": float(cv)}, dim,
@@ -89,7 +155,28 @@ class Distribution:
         return p["cv"]
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` values (float64, SI units)."""
+        """Draw ``n`` values, clipped to ``min`` and ``max``.
+
+        Parameters
+        ----------
+        n : int
+            Number of values.
+        rng : numpy.random.Generator
+            Source of randomness (unused for ``"constant"``), e.g. from
+            :func:`lnp_brian.core.seeding.rng`.
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            The values in SI units of :attr:`dim`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> d = parse_distribution({"distribution": "uniform", "low": "1 ms", "high": "3 ms"})
+        >>> d.sample(3, np.random.default_rng(0)).round(5)
+        array([0.00227, 0.00154, 0.00108])
+        """
         p = self.params
         if self.kind == "constant":
             x = np.full(n, p["value"], dtype=float)
@@ -115,7 +202,21 @@ class Distribution:
         return x
 
     def to_dict(self) -> dict:
-        """Table form with unit strings, as in a model file (round-trips through parse)."""
+        """Table form with unit strings, as in a model file.
+
+        The table round-trips through :func:`parse_distribution`.
+
+        Returns
+        -------
+        dict
+            ``distribution`` (the kind), each parameter and bound as a string with its SI
+            unit (plain numbers for ``cv``, ``shape`` and dimensionless distributions).
+
+        Examples
+        --------
+        >>> parse_distribution({"distribution": "gamma", "mean": "20 ms", "cv": 0.5, "min": "2 ms"}).to_dict()
+        {'distribution': 'gamma', 'mean': '0.02 second', 'cv': 0.5, 'min': '0.002 second'}
+        """
         unit = unit_string(self.dim)
         out: dict = {"distribution": self.kind}
         for key, val in self.params.items():
@@ -127,6 +228,13 @@ class Distribution:
         return out
 
     def describe(self) -> str:
+        """One-line description, e.g. ``gamma(mean=0.02 second, cv=0.5)``.
+
+        Returns
+        -------
+        str
+            The kind with its parameters and bounds (SI units).
+        """
         d = self.to_dict()
         args = ", ".join(f"{k}={v}" for k, v in d.items() if k != "distribution")
         return f"{self.kind}({args})"
@@ -135,10 +243,41 @@ class Distribution:
 def parse_distribution(spec, expected=None, *, where: str = "") -> Distribution:
     """Build a :class:`Distribution` from a model-file value.
 
-    ``spec`` is a table (``{distribution = "gamma", mean = "20 ms", cv = 0.5}``) or a plain
-    value (``"20 ms"`` or ``1.5``), which means a constant. ``expected`` is the required
-    dimension (anything :func:`~lnp_brian.core.units.parse_quantity` accepts); when omitted the
-    dimension is taken from the values. ``where`` names the file and key in errors.
+    Parameters
+    ----------
+    spec : dict, str, int or float
+        A table (``{distribution = "gamma", mean = "20 ms", cv = 0.5}``, with optional
+        ``min`` and ``max``) or a plain value (``"20 ms"`` or ``1.5``), which means a
+        constant.
+    expected : str, Unit, Quantity or Dimension, optional
+        The required dimension (anything :func:`~lnp_brian.core.units.parse_quantity`
+        accepts); when omitted the dimension is taken from the values.
+    where : str, optional
+        Names the file and key in errors, e.g. ``"neuron.parameters.tau_m"``.
+
+    Returns
+    -------
+    Distribution
+        The validated distribution (parameters in SI units).
+
+    Raises
+    ------
+    DistributionError
+        Unknown kind, missing or extra keys, a wrong or inconsistent unit, a non-finite
+        number, or a parameter out of range (e.g. ``std <= 0``, ``high <= low``).
+
+    Examples
+    --------
+    >>> d = parse_distribution({"distribution": "gamma", "mean": "20 ms", "cv": 0.5, "min": "2 ms"},
+    ...                        "second", where="neuron.parameters.tau_m")
+    >>> d
+    Distribution(kind='gamma', params={'mean': 0.02, 'cv': 0.5}, dim=second, min=0.002, max=None)
+    >>> parse_distribution("-65 mV").describe()
+    'constant(value=-0.065 volt)'
+    >>> parse_distribution({"distribution": "normal", "mean": "1 mV"}, where="x")
+    Traceback (most recent call last):
+    ...
+    lnp_brian.model.distributions.DistributionError: x: distribution 'normal' takes keys {mean, std} (plus optional min, max); got {mean}
     """
     if not isinstance(spec, dict):
         try:
@@ -169,7 +308,7 @@ def parse_distribution(spec, expected=None, *, where: str = "") -> Distribution:
     if expected is not None:
         dim = as_dimension(expected)
     params: dict[str, float] = {}
-    for key in sorted(keys, key=lambda k: k in _DIMENSIONLESS_KEYS):
+    for key in sorted(keys, key=lambda k: (k in _DIMENSIONLESS_KEYS, k)):  # the same order in every process
         sub = f"{where}.{key}"
         if key in _DIMENSIONLESS_KEYS:
             val = spec[key]

@@ -50,7 +50,19 @@ def _one_line(text: str) -> str:
 
 
 class ModelError(ValueError):
-    """A model file that cannot be used: names the file, the key and what was expected."""
+    """A model file that cannot be used: names the file, the key and what was expected.
+
+    The message reads ``"<source>: <key>: <message>"`` on one line.
+
+    Parameters
+    ----------
+    source : str
+        The model file (path, ``models/<name>.toml`` or ``"<string>"``).
+    key : str
+        The key at fault, e.g. ``"neuron.constants.v_th"``; empty for the file as a whole.
+    message : str
+        What is wrong or was expected (line breaks are folded into spaces).
+    """
 
     def __init__(self, source: str, key: str, message: str):
         self.source, self.key = source, key
@@ -60,6 +72,34 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class NeuronSpec:
+    """The ``[neuron]`` section of a model file.
+
+    Parameters
+    ----------
+    equations : str
+        Brian2 equations with units.
+    threshold : str, optional
+        Spike condition, e.g. ``"v > v_th"``; None for a plain ODE system (no spikes).
+    reset : str, optional
+        Reset code run after a spike, e.g. ``"v = v_reset"``.
+    refractory : Quantity, optional
+        Refractory period, in seconds (>= 0).
+    method : str, optional
+        Brian2 integration method (``"exact"``, ``"euler"``, ``"rk4"``, ...); None lets
+        Brian2 choose.
+    input : str, optional
+        Name of the input current the package provides
+        (``input = I_bias + I_noise + I_stim``); None for a model without input.
+    input_dim : Dimension, optional
+        Unit of the input current (default dimensionless).
+    constants : dict of str to Quantity, optional
+        Fixed values, compiled into the code.
+    parameters : dict of str to Distribution, optional
+        Heterogeneous parameters, one value per neuron; changeable between runs.
+    initial : dict of str to Distribution, optional
+        Initial values of state variables.
+    """
+
     equations: str
     threshold: str | None = None
     reset: str | None = None
@@ -73,11 +113,33 @@ class NeuronSpec:
 
     @property
     def spiking(self) -> bool:
+        """Whether the neurons spike (the model has a threshold)."""
         return self.threshold is not None
 
 
 @dataclass(frozen=True)
 class SynapseSpec:
+    """The ``[synapse]`` section of a model file: the static (recurrent) synapse model.
+
+    Parameters
+    ----------
+    on_pre : str, optional
+        Code run on a presynaptic spike, e.g. ``"I_syn_post += w"``; None for rate models
+        that use a ``(summed)`` variable in ``model``.
+    on_post : str, optional
+        Code run on a postsynaptic spike.
+    model : str, optional
+        Extra synapse equations (default none).
+    weight_dim : Dimension, optional
+        Unit of the weight ``w`` (default dimensionless).
+    delay : Distribution, optional
+        Synaptic delay in seconds (>= 0), one value or per synapse; None for no delay.
+    constants : dict of str to Quantity, optional
+        Fixed values, compiled into the code.
+    parameters : dict of str to Distribution, optional
+        Per-synapse parameters.
+    """
+
     on_pre: str | None = None
     on_post: str | None = None
     model: str = ""
@@ -89,6 +151,25 @@ class SynapseSpec:
 
 @dataclass(frozen=True)
 class PlasticitySpec:
+    """The ``[plasticity]`` section of a model file: a plastic synapse model for some pathways.
+
+    Parameters
+    ----------
+    pathways : tuple of str, optional
+        Pathways that are plastic, presynaptic then postsynaptic type: ``"EE"``, ``"EI"``,
+        ``"IE"``, ``"II"`` (default ``("EE",)``).
+    model : str, optional
+        Synapse equations (e.g. event-driven traces).
+    on_pre : str, optional
+        Code run on a presynaptic spike (transmission and learning rule).
+    on_post : str, optional
+        Code run on a postsynaptic spike.
+    constants : dict of str to Quantity, optional
+        Fixed values, compiled into the code.
+    parameters : dict of str to Distribution, optional
+        Per-synapse parameters, drawn for the plastic synapses only.
+    """
+
     pathways: tuple = ("EE",)
     model: str = ""
     on_pre: str | None = None
@@ -99,12 +180,43 @@ class PlasticitySpec:
 
 @dataclass(frozen=True)
 class ClusterSpec:
+    """One ``[[network.clusters]]`` entry: a group of neurons with its own parameters.
+
+    Parameters
+    ----------
+    fraction : float
+        Fraction of the neurons in this cluster, in (0, 1]; the fractions sum to 1.
+    parameters : dict of str to Distribution, optional
+        Overrides of neuron parameters for this cluster (same units).
+    """
+
     fraction: float
     parameters: dict = field(default_factory=dict)  # overrides of neuron parameters
 
 
 @dataclass(frozen=True)
 class NetworkDefaults:
+    """The ``[network]`` section of a model file: defaults for building a network.
+
+    Parameters
+    ----------
+    n_neurons : int, optional
+        Number of neurons (default 1).
+    exc_fraction : float, optional
+        Fraction of excitatory neurons in [0, 1] (the first ones of each cluster; default 1).
+    dale : bool, optional
+        Dale's law: weights are magnitudes, signed by the presynaptic type (default True).
+    connectivity : dict, optional
+        ``{"kind": ...}`` with the kind's keys: ``none`` (default), ``all``, ``random``
+        (``p``), ``clustered`` (``p_within``, ``p_between``), ``watts_strogatz`` (``k``,
+        ``beta``), and optionally ``autapses``.
+    weights : dict of str to Distribution, optional
+        Weight distributions by pathway (``"EE"``, ``"EI"``, ``"IE"``, ``"II"``) or
+        ``"all"``, in the synapse's weight unit.
+    clusters : tuple of ClusterSpec, optional
+        The clusters, laid out one after another (default none).
+    """
+
     n_neurons: int = 1
     exc_fraction: float = 1.0
     dale: bool = True
@@ -115,8 +227,34 @@ class NetworkDefaults:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A validated model file. ``text`` is the file's TOML, kept so a saved network is
-    self-contained."""
+    """A validated model file.
+
+    Made by :func:`load_model` or :meth:`from_toml`; describes what is simulated.
+
+    Parameters
+    ----------
+    name : str
+        Model name (``[model] name``, default the file name).
+    source : str
+        Where the model came from, for messages (a path or ``models/<name>.toml``).
+    text : str
+        The file's TOML, kept so a saved network is self-contained.
+    description : str
+        Free text from ``[model] description``.
+    neuron : NeuronSpec
+        The neuron model.
+    synapse : SynapseSpec or None
+        The static synapse model; None for a model without recurrent connections.
+    plasticity : PlasticitySpec or None
+        The plastic synapse model, if any.
+    network : NetworkDefaults
+        Defaults for building a network.
+    input : dict
+        Default input noise for simulations: ``{}`` or ``{"kind": "poisson" | "ou", ...}``
+        with Quantity values (see :func:`lnp_brian.brian.inputs.default_input`).
+    dt : Quantity, optional
+        Default integration step, in seconds; None for the package default (0.1 ms).
+    """
 
     name: str
     source: str
@@ -131,7 +269,48 @@ class ModelSpec:
 
     @classmethod
     def from_toml(cls, text: str, source: str = "<string>", *, validate: bool = True) -> "ModelSpec":
-        """Parse and validate model TOML text (``source`` is used in error messages)."""
+        """Parse and validate model TOML text.
+
+        Parameters
+        ----------
+        text : str
+            The model file's TOML.
+        source : str, optional
+            Names the model in error messages (default ``"<string>"``).
+        validate : bool, optional
+            Also check the equations with Brian2 (see
+            :func:`~lnp_brian.brian.check.check_with_brian2`; default True). Without it
+            only keys, units and ranges are checked, and no Brian2 objects are created.
+
+        Returns
+        -------
+        ModelSpec
+            The model.
+
+        Raises
+        ------
+        ModelError
+            Invalid TOML, or any key, unit, distribution or equation the model cannot use.
+
+        Examples
+        --------
+        >>> text = '''
+        ... [neuron]
+        ... equations = "dv/dt = (v_rest - v) / tau_m : volt"
+        ... threshold = "v > v_th"
+        ... reset = "v = v_rest"
+        ... [neuron.constants]
+        ... v_rest = "-65 mV"
+        ... v_th = "-50 mV"
+        ... [neuron.parameters]
+        ... tau_m = { distribution = "gamma", mean = "20 ms", cv = 0.5, min = "2 ms" }
+        ... '''
+        >>> spec = ModelSpec.from_toml(text, "lif.toml", validate=False)
+        >>> spec.name, spec.neuron.spiking, spec.state_variables
+        ('lif', True, ['v'])
+        >>> spec.neuron.parameters["tau_m"].describe()
+        'gamma(mean=0.02 second, cv=0.5, min=0.002 second)'
+        """
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -152,10 +331,34 @@ class ModelSpec:
 
     # ---- unit helpers ---------------------------------------------------------------
     def neuron_param_dim(self, name: str) -> Dimension:
+        """Dimension of a heterogeneous neuron parameter.
+
+        Parameters
+        ----------
+        name : str
+            A key of ``neuron.parameters``, e.g. ``"tau_m"``.
+
+        Returns
+        -------
+        Dimension
+            Its Brian2 dimension.
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not a neuron parameter.
+        """
         return self.neuron.parameters[name].dim
 
     def synapse_param_dims(self) -> dict[str, Dimension]:
-        """Dimensions of every per-synapse quantity stored on a Network."""
+        """Dimensions of every per-synapse quantity stored on a Network.
+
+        Returns
+        -------
+        dict of str to Dimension
+            Synapse and plasticity parameters by name, and ``"delay"`` (time) when the
+            synapse has a delay.
+        """
         dims = {}
         if self.synapse is not None:
             dims.update({k: d.dim for k, d in self.synapse.parameters.items()})
@@ -167,19 +370,50 @@ class ModelSpec:
 
     @property
     def state_variables(self) -> list[str]:
+        """Sorted names of the variables declared in ``neuron.equations``."""
         from brian2 import Equations
 
         return sorted(Equations(self.neuron.equations).names)
 
 
 def shipped_models() -> list[str]:
-    """Names of the models shipped with the package (files in ``models/``)."""
+    """Names of the models shipped with the package (files in ``models/``).
+
+    Returns
+    -------
+    list of str
+        Sorted model names, usable with :func:`load_model`.
+
+    Examples
+    --------
+    >>> "hrsnn" in shipped_models()
+    True
+    """
     root = resources.files("lnp_brian.models")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
 
 
 def load_model(model: "str | Path | ModelSpec") -> ModelSpec:
-    """Load a model by shipped name (e.g. ``"hrsnn"``) or by path to a TOML file."""
+    """Load a model by shipped name (e.g. ``"hrsnn"``) or by path to a TOML file.
+
+    The model is validated completely, its equations with Brian2 included (a text already
+    accepted in this process is not checked again).
+
+    Parameters
+    ----------
+    model : str, Path or ModelSpec
+        A shipped model's name, a path to a ``.toml`` file, or a ModelSpec (returned as is).
+
+    Returns
+    -------
+    ModelSpec
+        The validated model.
+
+    Raises
+    ------
+    ModelError
+        Unknown name (with the closest shipped name), unreadable file, or an invalid model.
+    """
     if isinstance(model, ModelSpec):
         return model
     text_arg = str(model)

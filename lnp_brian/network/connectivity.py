@@ -275,13 +275,47 @@ def _ws_block(n, first, last, half, offsets, beta, rng, autapses):
 def connect(n: int, spec: dict, rng: np.random.Generator, cluster=None, method: str = "auto"):
     """Pairs for a connectivity table from a model file (``network.connectivity``).
 
-    Kinds: ``none``, ``all``, ``random`` (p), ``clustered`` (p_within, p_between; needs
-    ``cluster`` labels), ``watts_strogatz`` (k, beta).
+    Parameters
+    ----------
+    n : int
+        Number of neurons.
+    spec : dict
+        The connectivity table. ``kind`` is one of ``none`` (the default), ``all``,
+        ``random`` (key ``p``: connection probability of every ordered pair), ``clustered``
+        (``p_within``, ``p_between``: probabilities within and between clusters; needs
+        ``cluster``) or ``watts_strogatz`` (``k`` ring neighbours, rewiring probability
+        ``beta``); ``autapses`` (default False) allows self-connections.
+    rng : numpy.random.Generator
+        Source of the random draws (the only source: same generator state, same pairs).
+    cluster : int array (n,), optional
+        Cluster label of every neuron; required for ``clustered``.
+    method : {"auto", "dense", "sparse"}
+        ``"dense"`` (the original sampler, O(N^2) time), ``"sparse"`` (O(synapses) time and
+        memory, same distribution, different random numbers) or ``"auto"``: dense up to
+        ``DENSE_MAX_N`` (20,000) neurons, so that every network of that size stays what it
+        was for a given seed, sparse above.
 
-    ``method``: ``"dense"`` (the original sampler, O(N^2) time), ``"sparse"`` (O(synapses)
-    time and memory, same distribution, different random numbers) or ``"auto"``: dense up
-    to ``DENSE_MAX_N`` (20,000) neurons, so that every network of that size stays what it
-    was for a given seed, sparse above.
+    Returns
+    -------
+    pre, post : int32 arrays (m,)
+        Presynaptic and postsynaptic neuron of every synapse, sorted by (pre, post), no
+        duplicates.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method`` or ``kind``, or ``clustered`` without ``cluster`` labels
+        for all n neurons.
+
+    Examples
+    --------
+    >>> pre, post = connect(5, {"kind": "random", "p": 0.3}, np.random.default_rng(0))
+    >>> pre.tolist(), post.tolist()
+    ([0, 0, 0, 2, 2, 3, 4, 4], [1, 2, 3, 1, 3, 0, 0, 1])
+    >>> pre, post = connect(4, {"kind": "clustered", "p_within": 1.0, "p_between": 0.0},
+    ...                     np.random.default_rng(0), cluster=[0, 0, 1, 1])
+    >>> pre.tolist(), post.tolist()
+    ([0, 1, 2, 3], [1, 0, 3, 2])
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")

@@ -41,7 +41,12 @@ class NetworkFileError(ValueError):
 class Network:
     """A heterogeneous recurrent network as plain arrays.
 
-    Attributes
+    Usually made by :func:`build_network`, edited with :meth:`prune` / :meth:`replace` and
+    read back with :meth:`load` or :meth:`from_networkx`. The constructor converts the arrays
+    to the dtypes below and checks their shapes, the synapse order and that every neuron
+    parameter of the model is given. The fields are attributes of the same names.
+
+    Parameters
     ----------
     model : ModelSpec
         The model the network was built from (its TOML text is saved with the network).
@@ -57,16 +62,24 @@ class Network:
         Synapse list, sorted by (pre, post).
     w : float array (m,)
         Signed weights in the model's weight unit (SI); Dale's law: sign of the presynaptic type.
-    syn_params : dict of float arrays (m,)
+    syn_params : dict of float arrays (m,), optional
         Per-synapse parameters (SI); plastic parameters are NaN on non-plastic synapses.
-    active : bool array (n,)
-        False for pruned (silenced) neurons.
-    syn_mask : bool array (m,)
-        False for pruned synapses (their weight is 0).
-    ids : int array (n,)
-        Index of each neuron in the network this one descends from (identity when built).
-    seeds : dict
+    active : bool array (n,), optional
+        False for pruned (silenced) neurons; default all True.
+    syn_mask : bool array (m,), optional
+        False for pruned synapses (their weight is 0); default all True.
+    ids : int array (n,), optional
+        Index of each neuron in the network this one descends from (identity when built,
+        the default).
+    seeds : dict, optional
         Seeds used to build it: ``network`` (connectivity, weights, parameters) and ``init``.
+
+    Raises
+    ------
+    ValueError
+        If an array has the wrong shape, a synapse index lies outside [0, n), the synapses
+        are not sorted by (pre, post) without duplicates, or a neuron parameter of the model
+        is missing.
     """
 
     model: ModelSpec
@@ -130,6 +143,7 @@ class Network:
 
     @property
     def n_active(self) -> int:
+        """Number of active (not pruned) neurons."""
         return int(self.active.sum())
 
     @property
@@ -138,7 +152,13 @@ class Network:
         return int(self.live_synapses().sum())
 
     def live_synapses(self) -> np.ndarray:
-        """Boolean (m,): synapse unmasked and both its neurons active."""
+        """Which synapses are live: unmasked, with both their neurons active.
+
+        Returns
+        -------
+        bool array (m,)
+            True for live synapses, in the order of ``pre`` / ``post``.
+        """
         return self.syn_mask & self.active[self.pre] & self.active[self.post]
 
     @property
@@ -162,15 +182,47 @@ class Network:
         return sp.csr_matrix((self.w[live], (self.pre[live], self.post[live])), shape=(self.n, self.n))
 
     def param(self, name: str) -> Quantity:
-        """A per-neuron parameter as a Brian2 quantity."""
+        """A per-neuron parameter as a Brian2 quantity.
+
+        Parameters
+        ----------
+        name : str
+            Parameter name of the model's neuron, e.g. ``"tau_m"``.
+
+        Returns
+        -------
+        Quantity (n,)
+            The values with the parameter's unit (e.g. seconds for ``tau_m``).
+
+        Raises
+        ------
+        KeyError
+            If the network has no parameter ``name``.
+        """
         return Quantity(self.params[name], dim=self.model.neuron.parameters[name].dim)
 
     def weights(self) -> Quantity:
-        """Signed per-synapse weights as a Brian2 quantity."""
+        """Signed per-synapse weights as a Brian2 quantity.
+
+        Returns
+        -------
+        Quantity (m,)
+            ``w`` with the model's weight unit (dimensionless without a synapse model);
+            pruned synapses included (weight 0).
+        """
         return Quantity(self.w, dim=self.model.synapse.weight_dim if self.model.synapse else None)
 
     def topology_key(self) -> str:
-        """Hash of what a compiled standalone binary fixes: size, synapse list, E/I, plasticity."""
+        """Hash of what a compiled standalone binary fixes: size, synapse list, E/I, plasticity.
+
+        Pruning by masks (:meth:`prune`) keeps it, so a pruned network re-uses the binary;
+        the model text is hashed too.
+
+        Returns
+        -------
+        str
+            16 hexadecimal characters (the start of a SHA-256 digest).
+        """
         h = hashlib.sha256()
         for arr in (np.int64(self.n), self.pre, self.post, self.exc, self.plastic):
             h.update(np.ascontiguousarray(arr).tobytes())
@@ -178,9 +230,16 @@ class Network:
         return h.hexdigest()[:16]
 
     def content_key(self) -> str:
-        """Hash of everything a simulation of this network depends on: the topology and the
-        values (active neurons, synapse masks, weights, neuron and synapse parameters,
-        initial values)."""
+        """Hash of everything a simulation of this network depends on.
+
+        That is the topology (:meth:`topology_key`) and the values: active neurons, synapse
+        masks, weights, neuron and synapse parameters, initial values.
+
+        Returns
+        -------
+        str
+            16 hexadecimal characters (the start of a SHA-256 digest).
+        """
         h = hashlib.sha256(self.topology_key().encode())
         arrays = [self.active, self.syn_mask, self.w]
         for table in (self.params, self.syn_params, self.initial):
@@ -192,6 +251,13 @@ class Network:
         return h.hexdigest()[:16]
 
     def summary(self) -> str:
+        """One line: model name, active neurons (E and I) and live synapses.
+
+        Returns
+        -------
+        str
+            E.g. ``"hrsnn: 18/20 active neurons (14 E, 4 I), 25/31 live synapses"``.
+        """
         ne = int((self.exc & self.active).sum())
         return (f"{self.model.name}: {self.n_active}/{self.n} active neurons ({ne} E, "
                 f"{self.n_active - ne} I), {self.n_synapses}/{len(self.pre)} live synapses")
@@ -201,7 +267,20 @@ class Network:
 
     # ---- edits (return new networks) ----------------------------------------------------
     def replace(self, **changes) -> "Network":
-        """A copy with some fields replaced (arrays are copied, not shared)."""
+        """A copy with some fields replaced (arrays are copied, not shared).
+
+        Parameters
+        ----------
+        **changes
+            New values of constructor fields by name (``model``, ``exc``, ``cluster``,
+            ``params``, ``initial``, ``pre``, ``post``, ``w``, ``syn_params``, ``active``,
+            ``syn_mask``, ``ids``, ``seeds``); the others are copied from this network.
+
+        Returns
+        -------
+        Network
+            The new network, validated like any constructed one.
+        """
         fields = dict(exc=self.exc, cluster=self.cluster, params=self.params, initial=self.initial,
                       pre=self.pre, post=self.post, w=self.w, syn_params=self.syn_params,
                       active=self.active, syn_mask=self.syn_mask, ids=self.ids, seeds=self.seeds)
@@ -210,8 +289,23 @@ class Network:
         return Network(model=model, **{k: _copy(v) for k, v in fields.items()})
 
     def prune(self, synapses=None, neurons=None) -> "Network":
-        """Mask synapses (bool (m,) or indices) and deactivate neurons; weights of pruned
-        synapses become 0. Topology is unchanged, so a compiled binary still fits."""
+        """Mask synapses and deactivate neurons; weights of pruned synapses become 0.
+
+        The topology is unchanged (same :meth:`topology_key`), so a compiled binary still
+        fits. Synapses of a deactivated neuron are masked too.
+
+        Parameters
+        ----------
+        synapses : bool array (m,) or int array, optional
+            Synapses to mask, as a mask or as indices into ``pre`` / ``post``.
+        neurons : bool array (n,) or int array, optional
+            Neurons to deactivate, as a mask or as indices.
+
+        Returns
+        -------
+        Network
+            A pruned copy; this network is left unchanged.
+        """
         mask, active, w = self.syn_mask.copy(), self.active.copy(), self.w.copy()
         if synapses is not None:
             mask[np.asarray(synapses)] = False
@@ -222,7 +316,15 @@ class Network:
         return self.replace(syn_mask=mask, active=active, w=w)
 
     def compact(self) -> "Network":
-        """Only the active neurons and live synapses, renumbered; ``ids`` keeps the origin."""
+        """Only the active neurons and live synapses, renumbered; ``ids`` keeps the origin.
+
+        Unlike :meth:`prune` this changes the topology: a compiled binary no longer fits.
+
+        Returns
+        -------
+        Network
+            A network of ``n_active`` neurons, all active, and its live synapses, all unmasked.
+        """
         keep = np.flatnonzero(self.active)
         new_index = -np.ones(self.n, np.int64)
         new_index[keep] = np.arange(len(keep))
@@ -238,7 +340,18 @@ class Network:
 
     # ---- comparison ----------------------------------------------------------------------
     def equals(self, other: "Network") -> bool:
-        """Exact equality of every array, dict and the model text (NaN equals NaN)."""
+        """Exact equality of every array, dict and the model text (NaN equals NaN).
+
+        Parameters
+        ----------
+        other : Network
+            The network to compare with (anything else compares unequal).
+
+        Returns
+        -------
+        bool
+            True if model text, seeds and every array (values, shapes and dtypes) agree.
+        """
         if not isinstance(other, Network) or self.model.text != other.model.text:
             return False
         if self.seeds != other.seeds:
@@ -261,7 +374,21 @@ class Network:
 
     # ---- files ---------------------------------------------------------------------------
     def save(self, path) -> Path:
-        """Write the network to one ``.npz`` file (atomically)."""
+        """Write the network to one ``.npz`` file (atomically).
+
+        The file holds plain arrays only (the model's TOML text included), so :meth:`load`
+        reads it without pickle.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (replaced if it exists).
+
+        Returns
+        -------
+        Path
+            ``path`` as a :class:`~pathlib.Path`.
+        """
         path = Path(path)
         data = dict(self._arrays())
         data["format"] = np.array(FORMAT)
@@ -272,7 +399,24 @@ class Network:
 
     @classmethod
     def load(cls, path) -> "Network":
-        """Read a network saved by :meth:`save` (no pickle: a file cannot run code)."""
+        """Read a network saved by :meth:`save` (no pickle: a file cannot run code).
+
+        Parameters
+        ----------
+        path : str or Path
+            A ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        Network
+            The saved network, with its embedded model.
+
+        Raises
+        ------
+        NetworkFileError
+            If the file is missing, not a plain-array ``.npz``, of another format, lacks a
+            key, or holds an invalid model or inconsistent arrays.
+        """
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -308,11 +452,24 @@ class Network:
 
     # ---- NetworkX --------------------------------------------------------------------------
     def to_networkx(self, live_only: bool = False):
-        """A :class:`networkx.DiGraph`: nodes carry ``exc``, ``cluster``, ``active``, ``id``,
-        every neuron parameter and ``init:<var>``; edges carry ``weight`` (signed, SI),
-        ``mask`` and every per-synapse parameter. Graph attributes hold the model text,
-        seeds and units, so :meth:`from_networkx` restores the network exactly.
-        ``live_only`` drops pruned synapses and inactive neurons (not lossless)."""
+        """The network as a :class:`networkx.DiGraph` (synapse pre -> post = edge u -> v).
+
+        Nodes carry ``exc``, ``cluster``, ``active``, ``id``, every neuron parameter and
+        ``init:<var>``; edges carry ``weight`` (signed, SI), ``mask`` and every per-synapse
+        parameter. Graph attributes hold the model text, seeds and units, so
+        :meth:`from_networkx` restores the network exactly.
+
+        Parameters
+        ----------
+        live_only : bool
+            Drop pruned synapses and inactive neurons (the graph of :meth:`compact`, not
+            lossless).
+
+        Returns
+        -------
+        networkx.DiGraph
+            Nodes 0..n-1 (0..n_active-1 with ``live_only``), one edge per synapse.
+        """
         import networkx as nx
 
         net = self.compact() if live_only else self
@@ -342,8 +499,29 @@ class Network:
 
     @classmethod
     def from_networkx(cls, G, model: ModelSpec | None = None) -> "Network":
-        """Rebuild a Network from a graph made by :meth:`to_networkx` (possibly edited:
-        edges removed or reweighted, nodes relabelled 0..n-1 are not required)."""
+        """Rebuild a Network from a graph made by :meth:`to_networkx`.
+
+        The graph may have been edited: edges removed or reweighted. Nodes need not be
+        labelled 0..n-1; they are numbered in sorted order.
+
+        Parameters
+        ----------
+        G : networkx.DiGraph
+            Node and edge attributes as written by :meth:`to_networkx`; missing ones take
+            defaults (excitatory, cluster 0, active, unmasked, weight 0, parameters NaN).
+        model : ModelSpec, optional
+            The model; default: the one in the graph attribute ``model_text``.
+
+        Returns
+        -------
+        Network
+            The network the graph describes.
+
+        Raises
+        ------
+        NetworkFileError
+            If no ``model`` is given and the graph has no ``model_text`` attribute.
+        """
         if model is None:
             if "model_text" not in G.graph:
                 raise NetworkFileError("graph has no 'model_text' attribute: pass model=")
@@ -420,7 +598,29 @@ _BYTES_PER_NEURON = 2_000
 
 
 def expected_synapses(n: int, connectivity: dict) -> float:
-    """Expected number of synapses of an ``n``-neuron network with this connectivity table."""
+    """Expected number of synapses of an ``n``-neuron network with this connectivity table.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons.
+    connectivity : dict
+        A connectivity table as :func:`~lnp_brian.network.connectivity.connect` reads it.
+        For ``clustered`` the larger of ``p_within`` and ``p_between`` is used (an upper
+        bound).
+
+    Returns
+    -------
+    float
+        Expected synapse count (0 for kind ``none``).
+
+    Examples
+    --------
+    >>> expected_synapses(100, {"kind": "random", "p": 0.1})   # 0.1 * 100 * 99
+    990.0
+    >>> expected_synapses(100, {"kind": "watts_strogatz", "k": 10, "beta": 0.1})
+    1000.0
+    """
     kind = connectivity.get("kind", "none")
     pairs = float(n) * (n if connectivity.get("autapses") else n - 1)
     if kind == "all":
@@ -445,8 +645,30 @@ def available_memory() -> int:
 
 
 def check_size(n: int, connectivity: dict, *, what: str = "n") -> float:
-    """Refuse, before anything is allocated, a network that cannot fit in this machine's
-    memory. Returns the expected number of synapses."""
+    """Refuse, before anything is allocated, a network that cannot fit in this machine's memory.
+
+    The need is estimated generously per synapse and per neuron (building and simulating);
+    where the machine's memory cannot be read, nothing is refused.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons.
+    connectivity : dict
+        A connectivity table (see :func:`expected_synapses`).
+    what : str
+        Name of the size in the error message (e.g. a command-line option).
+
+    Returns
+    -------
+    float
+        The expected number of synapses.
+
+    Raises
+    ------
+    ValueError
+        If the estimated memory exceeds this machine's physical memory.
+    """
     m = expected_synapses(n, connectivity)
     need = m * _BYTES_PER_SYNAPSE + float(n) * _BYTES_PER_NEURON
     have = available_memory()
@@ -461,6 +683,11 @@ def build_network(model, n: int | None = None, seed: int = 0, *, init_seed: int 
                   exc_fraction: float | None = None, connectivity: dict | None = None) -> Network:
     """Build a random network from a model file.
 
+    Neurons are laid out cluster by cluster; inside each cluster the excitatory neurons come
+    first. With Dale's law (the default) weights are drawn as magnitudes for the synapse's
+    pathway and take the sign of the presynaptic neuron. Every random quantity has its own
+    stream derived from the seeds, so the same seeds give the same network.
+
     Parameters
     ----------
     model : str, Path or ModelSpec
@@ -471,12 +698,23 @@ def build_network(model, n: int | None = None, seed: int = 0, *, init_seed: int 
         Seed of connectivity, weights and parameters.
     init_seed : int, optional
         Seed of initial values (default: derived from ``seed``).
-    exc_fraction, connectivity : optional
-        Override the model's network defaults.
+    exc_fraction : float, optional
+        Fraction of excitatory neurons in each cluster, in [0, 1] (default: the model's).
+    connectivity : dict, optional
+        Connectivity table (see :func:`~lnp_brian.network.connectivity.connect`) replacing
+        the model's ``network.connectivity``.
 
-    Neurons are laid out cluster by cluster; inside each cluster the excitatory neurons come
-    first. With Dale's law (the default) weights are drawn as magnitudes for the synapse's
-    pathway and take the sign of the presynaptic neuron.
+    Returns
+    -------
+    Network
+        All neurons active, all synapses unmasked, ``seeds`` recording ``network`` and
+        ``init``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``, ``exc_fraction`` lies outside [0, 1], or the network would not fit in
+        memory (:func:`check_size`).
     """
     spec = load_model(model)
     nd = spec.network

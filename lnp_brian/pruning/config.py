@@ -1,7 +1,11 @@
-"""Settings of a pruning run (:class:`PruneConfig`): every default of LNP and its baselines,
-in one place. The command line's ``prune`` options and the experiment files' ``[pruning]``
-keys are generated from these fields (their ``metadata``), so this module imports neither
-Brian2 nor SciPy: ``lnp-brian prune --help`` stays fast."""
+"""Settings of a pruning run (:class:`PruneConfig`): every default of LNP and its baselines.
+
+All defaults live in one place. The command line's ``prune`` options and the experiment
+files' ``[pruning]`` keys are generated from these fields (their ``metadata``), so importing
+this module loads neither Brian2 nor SciPy and ``lnp-brian prune --help`` stays fast
+(constructing a :class:`PruneConfig` does load Brian2's unit parser, to check the time
+fields).
+"""
 
 from __future__ import annotations
 
@@ -37,9 +41,20 @@ PROBE_MIN_WINDOW_S = 1e-3
 class PruneConfigError(ValueError):
     """A :class:`PruneConfig` field that cannot be used.
 
-    ``field`` is the field's name (``lyapunov_copies``, ``trials``, ...), ``value`` what was
-    given and ``expected`` what is accepted; the message is ``"<field> must be <expected>,
-    got <value>"`` on one line (front ends map ``field`` to their own option names)."""
+    The message is ``"<field> must be <expected>, got <value>"`` on one line; front ends map
+    ``field`` to their own option names (``--copies``, ``pruning.copies``). The three
+    parameters are kept as attributes of the same names.
+
+    Parameters
+    ----------
+    field : str
+        The field's name (``lyapunov_copies``, ``trials``, ...; ``steps.<step>`` for the mode
+        of one step).
+    value : object
+        What was given.
+    expected : str
+        What is accepted, as a phrase (``"an integer >= 1"``).
+    """
 
     def __init__(self, field: str, value, expected: str):
         self.field, self.value, self.expected = field, value, expected
@@ -55,7 +70,30 @@ def _is_real(x) -> bool:
 
 
 def config_seconds(name: str, value) -> float:
-    """A time field (string with units or Brian2 quantity) in seconds, finite."""
+    """A time field of :class:`PruneConfig` in seconds, checked to be finite.
+
+    Parameters
+    ----------
+    name : str
+        The field's name, used in the error (``"duration"``, ``"interval"``, ...).
+    value : str or brian2.Quantity
+        A time with units, e.g. ``'500 ms'`` or ``500 * ms``; a bare number is refused.
+
+    Returns
+    -------
+    float
+        The time in s.
+
+    Raises
+    ------
+    PruneConfigError
+        ``value`` is not a time with units, or not finite.
+
+    Examples
+    --------
+    >>> config_seconds("duration", "500 ms")
+    0.5
+    """
     from ..core.units import UnitError, parse_quantity
 
     try:
@@ -74,7 +112,108 @@ class PruneConfig:
     ``steps`` maps each LNP step to "on", "off" or "random" (its random counterpart:
     random importances, uniform synapse sampling, random neuron choice, random re-growth,
     random time-constant distribution). ``target_neurons`` / ``target_synapses`` are the
-    fractions *removed* by the end; each iteration removes a geometric share.
+    fractions *removed* by the end; each iteration removes a geometric share
+    (:func:`lnp_brian.pruning.pruner.schedule`). Every field is checked on construction
+    (:meth:`validate`). The fields' metadata generate the ``lnp-brian prune`` options and the
+    ``[pruning]`` keys of experiment files (named below where they differ from the field).
+
+    Parameters
+    ----------
+    method : {"lnp", "ap", "random"}, default "lnp"
+        Pruning method: lnp (Lyapunov Noise Pruning), ap (activity-based) or random
+        (``--method``; not a ``[pruning]`` key: experiment files list methods).
+    target_neurons : float, default 0.57
+        Fraction of neurons removed by the end, ``0 <= f < 1``.
+    target_synapses : float, default 0.5
+        Fraction of synapses removed by the end, ``0 <= f < 1``. The synapses kept cannot
+        exceed what the surviving neurons can hold: those of the dense topology between them.
+    iterations : int, default 5
+        Iterations of the geometric schedule, >= 1.
+    steps : dict, default every step "on"
+        Step -> mode, each "on", "off" or "random" (its random counterpart); missing steps
+        are "on". Set with ``--no-STEP`` / ``--random-STEP`` or the ``lnp-no-STEP`` /
+        ``lnp-random-STEP`` methods of an experiment, STEP being the name in brackets:
+
+        - ``lyapunov`` (lyapunov): Lyapunov weighting of the sparsifier (off: plain spectral
+          sparsification);
+        - ``sparsify`` (sparsify): spectral sampling (off: keep the largest ``|w|``);
+        - ``node_pruning`` (node-pruning): betweenness neuron pruning (off: only isolated
+          neurons go);
+        - ``delocalize`` (delocalize): delocalisation by re-growing synapses;
+        - ``timescale`` (timescale-opt): timescale optimisation of ``tau_m``.
+    seed : int, default 0
+        Seed of every random choice, >= 0 (``--seed``; an experiment's run seed).
+    device : str, default "cpp_standalone"
+        Brian2 device, one of :data:`lnp_brian.core.devices.DEVICES` (``--device``;
+        ``experiment.device``).
+    duration : str or brian2.Quantity, default "1 s"
+        Simulated time of each noise probe / lambda_max run, with unit (e.g. ``'1 s'``,
+        ``'500 ms'``); longer than the 200 ms transient of the noise probe
+        (:data:`PROBE_TRANSIENT`), by at least 1 ms.
+    lyapunov_copies : int, default 4
+        Perturbed copies for lambda_max, >= 1 (``--copies``; ``copies`` in experiment files).
+    perturbation : float, default 1.0
+        Finite-size lambda_max: kick size in scaled units (1 = 1 mV on v, 1 pA on currents),
+        > 0; large enough to move spikes (at 1e-3 lambda_max is the slowest membrane leak).
+    gains : {"replay", "closed-loop"}, default "replay"
+        Gains of the linear model: replay (open loop, each neuron's recorded input played
+        back) or closed-loop (the first version's).
+    interval : str or brian2.Quantity, default "10 ms"
+        Renormalisation interval of lambda_max, with unit; > 0 and at most ``duration`` minus
+        the probe transient.
+    exponents : {"linear", "spiking"}, default "linear"
+        Per-neuron exponents from the linearised rate model (linear, fast) or from perturbed
+        spiking copies (spiking).
+    exponent_window : str or brian2.Quantity, default "100 ms"
+        Finite-time window of the per-neuron exponents, with unit, > 0.
+    exponent_neurons : int or None, default None
+        Exponents of at most this many active neurons (evenly spaced), >= 2; the others are
+        predicted by least squares on the subset: spiking ones from their linear-model
+        exponents, linear ones from ``A_ii`` and the column norm of A
+        (:meth:`lnp_brian.pruning.pruner.Pruner.exponents`). None: all neurons.
+    spectrum_k : int, default 20
+        Leading exponents of the linear model's Lyapunov spectrum that are measured and
+        compared, >= 1.
+    lyapunov_members : {"endpoints", "neighbourhood"}, default "endpoints"
+        Lyapunov score of a synapse: harmonic mean over its two endpoints or over their
+        neighbourhoods (:func:`lnp_brian.lyapunov.spectrum.lyapunov_matrix`).
+    reweight : bool, default True
+        Reweight kept synapses by 1/p (clipped to the pathway maximum); ``--no-reweight``
+        switches it off.
+    stratify : bool, default True
+        Stratified neuron removal (the E:I ratio is kept); ``--no-stratify`` switches it off.
+    resistances : {"auto", "exact", "approx"}, default "auto"
+        Effective resistances of the spectral sparsifier: exact, approx (random projections)
+        or auto (:func:`lnp_brian.graph.sparsify.effective_resistances`).
+    betweenness_pivots : int, "auto" or None, default "auto"
+        Betweenness pivots (sampled sources) of the neuron pruning (``--pivots``): a count
+        >= 1; None or 0 for exact (0 is stored as None); or "auto": exact up to
+        :data:`EXACT_BETWEENNESS_MAX` (2,000) active neurons, else :data:`AUTO_PIVOTS` (256)
+        sampled sources (networkit; rank correlation 0.90-0.96 with exact at 4,000 neurons).
+    ipr_vectors : int, default 10
+        Leading eigenvectors of M whose mean IPR measures localisation, >= 1.
+    ipr_tolerance : float, default 0.1
+        Re-growth stops at mean IPR(M) <= (1 + tolerance) x the dense network's, >= 0.
+    regrow_budget : float, default 0.05
+        Fraction of the synapse target reserved for re-growth, ``0 <= f < 1``.
+    regrow_batches : int, default 4
+        Batches of the re-growth, >= 1.
+    trials : int, default 8
+        Optuna trials of the timescale optimisation, >= 0 (>= 1 while the step is on with
+        method "lnp").
+
+    Raises
+    ------
+    PruneConfigError
+        A field that cannot be used, naming the field, the value and what is expected.
+
+    Examples
+    --------
+    >>> cfg = PruneConfig(target_neurons=0.3, iterations=3, steps={"timescale": "off"})
+    >>> cfg.target_synapses, cfg.duration
+    (0.5, '1 s')
+    >>> cfg.steps
+    {'lyapunov': 'on', 'sparsify': 'on', 'node_pruning': 'on', 'delocalize': 'on', 'timescale': 'off'}
     """
 
     # Metadata, read by the command line (lnp_brian.cli.common.pruning_options) and by experiment
@@ -177,9 +316,16 @@ class PruneConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Check every field (called on construction); raises :class:`PruneConfigError`
-        naming the field, the value and what is expected. Normalises ``steps`` (missing steps
-        "on") and ``betweenness_pivots = 0`` (exact, as None)."""
+        """Check every field (called on construction) and normalise two of them.
+
+        ``steps`` gets every step (missing ones "on") and ``betweenness_pivots = 0`` (exact)
+        becomes None. Call it again after changing a field in place.
+
+        Raises
+        ------
+        PruneConfigError
+            A field that cannot be used, naming the field, the value and what is expected.
+        """
         from ..core.devices import DEVICES
 
         def err(name, expected):
@@ -255,10 +401,34 @@ class PruneConfig:
             err("exponent_window", "a positive time")
 
     def pivots(self, n_active: int) -> int | None:
-        """Betweenness pivots for a network with ``n_active`` neurons (None: exact)."""
+        """Betweenness pivots for a network with ``n_active`` active neurons.
+
+        Parameters
+        ----------
+        n_active : int
+            Active neurons of the network being pruned.
+
+        Returns
+        -------
+        int or None
+            Sampled sources of the betweenness, or None for exact betweenness.
+
+        Examples
+        --------
+        >>> cfg = PruneConfig()
+        >>> cfg.pivots(500) is None, cfg.pivots(5000)
+        (True, 256)
+        """
         if self.betweenness_pivots == "auto":
             return None if n_active <= EXACT_BETWEENNESS_MAX else AUTO_PIVOTS
         return self.betweenness_pivots
 
     def to_dict(self) -> dict:
+        """Every field as plain values, e.g. for ``run.json``.
+
+        Returns
+        -------
+        dict
+            Field name -> value (``steps`` copied as a dict).
+        """
         return dataclasses.asdict(self)

@@ -14,7 +14,7 @@ One LNP iteration maps a Network to a Network (never touching Brian2 objects):
    M = D diag(g κ) Wᵀ;
 2. per-neuron Lyapunov exponents λ_i of the linear model (or of spiking copies);
 3. Lyapunov matrix: per synapse, the harmonic mean of the stability scores of its two neurons;
-4. spectral sampling of synapses on the effective coupling a_ij = |M_ji| + |M_ij| with
+4. spectral sampling of synapses on the effective coupling ``a_ij = |M_ji| + |M_ij|`` with
    probability ∝ a_ij R_ij L_ij, without replacement to the exact count, kept synapses
    reweighted by 1/p (clipped to the model's pathway maximum);
 5. neuron pruning: lowest betweenness on pathway-normalised lengths, E:I kept, ties random;
@@ -29,7 +29,7 @@ of synapses removed). Every simulation is a re-run of two builds compiled once f
 network's topology: pruned synapses have weight 0 and mask 0, pruned neurons ``active = False``.
 
 Baselines with the same count schedule: activity-based pruning (AP: lowest-rate neurons,
-smallest-|w| synapses; rates from a task's training inputs when a task is given, else from the
+smallest-``|w|`` synapses; rates from a task's training inputs when a task is given, else from the
 operating point) and random pruning.
 """
 
@@ -74,7 +74,34 @@ CHECKPOINT_MANIFEST = "manifest.json"
 
 
 def schedule(n0: int, m0: int, config: PruneConfig):
-    """Neuron and synapse counts after each iteration k = 1..K (geometric schedule)."""
+    """Neuron and synapse counts after each iteration k = 1..K (geometric schedule).
+
+    Iteration k keeps ``round(n0 * (1 - target_neurons) ** (k / K))`` neurons, and likewise
+    synapses, so every iteration removes the same share and iteration K meets the targets.
+
+    Parameters
+    ----------
+    n0 : int
+        Active neurons of the dense network.
+    m0 : int
+        Live synapses of the dense network.
+    config : PruneConfig
+        Its ``iterations`` (K), ``target_neurons`` and ``target_synapses`` are used.
+
+    Returns
+    -------
+    neurons : int array (K,)
+        Target active neurons after iterations 1..K.
+    synapses : int array (K,)
+        Target live synapses after iterations 1..K.
+
+    Examples
+    --------
+    >>> from lnp_brian.pruning.config import PruneConfig
+    >>> neurons, synapses = schedule(1000, 100_000, PruneConfig(iterations=3))
+    >>> neurons.tolist(), synapses.tolist()
+    ([755, 570, 430], [79370, 62996, 50000])
+    """
     k = np.arange(1, config.iterations + 1) / config.iterations
     neurons = np.round(n0 * (1 - config.target_neurons) ** k).astype(int)
     synapses = np.round(m0 * (1 - config.target_synapses) ** k).astype(int)
@@ -82,16 +109,62 @@ def schedule(n0: int, m0: int, config: PruneConfig):
 
 
 def ipr(vectors) -> np.ndarray:
-    """Inverse participation ratio Σ|u_i|⁴ / (Σ|u_i|²)² of each column (1/N when spread evenly
-    over N entries, 1 when on one entry)."""
+    """Inverse participation ratio ``Σ|u_i|⁴ / (Σ|u_i|²)²`` of each column.
+
+    It measures localisation: 1/N for a vector spread evenly over N entries, 1 for a vector on
+    one entry. The normalisation of the vectors does not matter.
+
+    Parameters
+    ----------
+    vectors : array (N,) or (N, k), real or complex
+        One vector, or vectors as columns (e.g. eigenvectors).
+
+    Returns
+    -------
+    float or float array (k,)
+        The IPR of each column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ipr(np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]))
+    array([0.25, 1.  ])
+    """
     p = np.abs(np.asarray(vectors)) ** 2
     return (p ** 2).sum(axis=0) / p.sum(axis=0) ** 2
 
 
 def leading_eigenvectors(A, k: int, active=None, by: str = "real"):
-    """The ``k`` leading eigenpairs of ``A`` restricted to the active neurons, ordered by
-    largest real part (``by="real"``) or largest modulus (``by="modulus"``, for the
-    effective connectivity M): (eigenvalues, vectors (n_active, k))."""
+    """The ``k`` leading eigenpairs of ``A`` restricted to the active neurons.
+
+    Dense LAPACK up to 600 active neurons, ARPACK (``eigs``) above.
+
+    Parameters
+    ----------
+    A : array or scipy sparse (N, N)
+        Square matrix, e.g. the linear model A or the effective connectivity M (1/s).
+    k : int
+        Eigenpairs wanted; capped at ``max(n_active - 2, 1)``.
+    active : bool array (N,), optional
+        Neurons to restrict ``A`` to (default: all).
+    by : {"real", "modulus"}
+        Order by largest real part (``"real"``) or largest modulus (``"modulus"``, for the
+        effective connectivity M).
+
+    Returns
+    -------
+    eigenvalues : complex array (k,)
+        Leading first.
+    vectors : complex array (n_active, k)
+        The matching eigenvectors as columns, over the active neurons only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vals, vecs = leading_eigenvectors(np.diag([-1.0, -3.0, -2.0, -0.5]), 2)
+    >>> vals.real, vecs.shape
+    (array([-0.5, -1. ]), (4, 2))
+    """
     A = sp.csr_matrix(A)
     idx = np.arange(A.shape[0]) if active is None else np.flatnonzero(active)
     sub = A[idx][:, idx]
@@ -110,13 +183,52 @@ def leading_eigenvectors(A, k: int, active=None, by: str = "real"):
 
 
 def random_counterpart(values, gen: np.random.Generator) -> np.ndarray:
-    """The same values in random order (keeps their distribution, destroys their structure)."""
+    """The same values in random order (keeps their distribution, destroys their structure).
+
+    The "random" mode of a step uses it, e.g. shuffled Lyapunov importances.
+
+    Parameters
+    ----------
+    values : array_like
+        Values to shuffle (along the first axis).
+    gen : numpy.random.Generator
+        Source of the permutation.
+
+    Returns
+    -------
+    numpy.ndarray
+        A shuffled copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shuffled = random_counterpart([0.1, 0.2, 0.3, 0.4], np.random.default_rng(0))
+    >>> sorted(shuffled.tolist())
+    [0.1, 0.2, 0.3, 0.4]
+    """
     return gen.permutation(np.asarray(values))
 
 
 @dataclass
 class PruneResult:
-    """Trajectory of a pruning run: one row per iteration (0 = the dense network)."""
+    """Trajectory of a pruning run: one row per iteration (0 = the dense network).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The measurements of each iteration (:meth:`Pruner.measure`, plus the step's scalar
+        diagnostics and ``wall_seconds`` after iteration 0).
+    network : Network
+        The final network (pruned synapses masked, pruned neurons inactive).
+    networks : list of Network
+        The network after every iteration, the dense one first.
+    config : PruneConfig
+        The settings of the run.
+    compilations : int
+        Compilations of the pruner's builds (and its task evaluator's) during the run.
+    info : dict
+        Extra information; ``info["timings"]`` is the wall time in s of each stage.
+    """
 
     rows: list
     network: Network
@@ -126,6 +238,18 @@ class PruneResult:
     info: dict = field(default_factory=dict)
 
     def column(self, key):
+        """One measurement over the iterations.
+
+        Parameters
+        ----------
+        key : str
+            A row key, e.g. ``"lambda_max"`` or ``"neurons"``.
+
+        Returns
+        -------
+        float array (K + 1,)
+            The value of every row, NaN where a row lacks it.
+        """
         return np.array([r.get(key, np.nan) for r in self.rows], dtype=float)
 
 
@@ -133,7 +257,7 @@ class PruneResult:
 class OperatingPoint:
     """Where a network sits under its background noise, and its linearisation there.
 
-    Attributes
+    Parameters
     ----------
     rates : float array (N,)
         Firing rates (Hz) of the coupled network after the probe's transient.
@@ -149,6 +273,8 @@ class OperatingPoint:
         The recorded recurrent input current of every neuron (what the replay replays).
     seed : int
         Noise seed of the probe.
+    active : bool array (N,)
+        The network's active neurons when it was measured.
     """
 
     rates: np.ndarray
@@ -166,16 +292,54 @@ class OperatingPoint:
         return float(np.mean(g == 0)) if len(g) else 0.0
 
     def A(self, W) -> sp.csr_matrix:
-        """Linear rate model ``A = D (diag(g kappa) W^T - I)`` (1/s) of weights ``W``."""
+        """Linear rate model ``A = D (diag(g kappa) W^T - I)`` (1/s) of weights ``W``.
+
+        ``D = diag(1/tau)``; see :func:`lnp_brian.lyapunov.spectrum.linear_rate_matrix`.
+
+        Parameters
+        ----------
+        W : scipy sparse (N, N)
+            Signed weights, rows presynaptic (:attr:`lnp_brian.network.network.Network.W`).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix (N, N)
+            A in 1/s.
+        """
         return linear_rate_matrix(W, self.gains * self.kappa, self.tau)
 
     def M(self, W) -> sp.csr_matrix:
-        """Effective connectivity ``M = D diag(g kappa) W^T`` (1/s): A without the leak."""
+        """Effective connectivity ``M = D diag(g kappa) W^T`` (1/s): A without the leak.
+
+        Parameters
+        ----------
+        W : scipy sparse (N, N)
+            Signed weights, rows presynaptic.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix (N, N)
+            M in 1/s (:func:`lnp_brian.lyapunov.spectrum.effective_connectivity`).
+        """
         return effective_connectivity(W, self.gains * self.kappa, self.tau)
 
     def coupling(self, net: Network) -> np.ndarray:
-        """|M| per synapse of ``net`` (1/s): the effect of synapse i->j on neuron j, with
-        silent neurons floored at 1e-3 of the median so that every synapse can be ranked."""
+        """``|M|`` per synapse of ``net`` (1/s): the effect of synapse i->j on neuron j.
+
+        Each postsynaptic neuron's ``g kappa / tau`` is floored at 1e-3 of the median positive
+        value over the active neurons, so that synapses onto silent (zero-gain) neurons can be
+        ranked too.
+
+        Parameters
+        ----------
+        net : Network
+            The network whose synapses are scored (its ``w``, ``post``).
+
+        Returns
+        -------
+        float array (m,)
+            One value per synapse of ``net`` (masked ones included), in 1/s.
+        """
         g = self.gains * self.kappa / self.tau
         pos = g[self.active & (g > 0)]
         floor = 1e-3 * float(np.median(pos)) if len(pos) else 1.0
@@ -189,7 +353,8 @@ class Pruner:
     ----------
     dense : Network
         The network to prune (its topology is what every build is compiled for).
-    config : PruneConfig
+    config : PruneConfig, optional
+        Settings of the run (default ``PruneConfig()``).
     inputs : optional
         Background noise of the probes and λ_max runs (default: the model's).
     evaluate : callable, optional
@@ -200,6 +365,8 @@ class Pruner:
         Where the standalone builds go (one sub-directory each); re-used if compatible.
     log : callable, optional
         Called with progress messages.
+    dt : str or brian2.Quantity, optional
+        Integration step of every build (default: the model file's, else 0.1 ms).
 
     Notes
     -----
@@ -258,6 +425,7 @@ class Pruner:
 
     @property
     def compilations(self) -> int:
+        """Compilations so far of the loop, replay and spiking-exponent builds and the evaluator."""
         sims = [self.lyap.sim] + ([self.replay.sim] if self.replay else []) + \
             ([self._per_neuron.sim] if self._per_neuron else [])
         extra = getattr(self.evaluate, "compilations", 0) or 0
@@ -273,8 +441,28 @@ class Pruner:
 
     # ---- measurements ----------------------------------------------------------------------
     def lambda_max(self, net: Network, seed: int, tau=None):
-        """Finite-size λ_max (1/s) at ``config.perturbation`` and its standard error, on the
-        loop build. The run's unperturbed copy is kept as the probe of ``net``'s operating point."""
+        """Finite-size λ_max (1/s) at ``config.perturbation`` and its standard error, on the loop build.
+
+        The run's unperturbed copy is kept as the probe of ``net``'s operating point (unless
+        ``tau`` is given).
+
+        Parameters
+        ----------
+        net : Network
+            The network to measure (same topology as the dense one).
+        seed : int
+            Seed of the noise and of the kicks.
+        tau : float array (N,), optional
+            Membrane time constants ``tau_m`` in s for this run only (a timescale trial).
+
+        Returns
+        -------
+        mean : float
+            λ_max in 1/s, averaged after the probe transient (or after half the run if
+            that is shorter).
+        stderr : float
+            Its standard error in 1/s.
+        """
         gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
         kicks = self.lyap.random_kicks(self.config.perturbation, gen)
         overrides = {} if tau is None else {"params": {"tau_m": tau}}
@@ -286,9 +474,24 @@ class Pruner:
         return mean, se
 
     def operating_point(self, net: Network, seed: int) -> OperatingPoint:
-        """Rates, open-loop gains and recorded input of ``net`` under its noise (seed ``seed``):
-        one run of the loop build (a λ_max run, whose copy 0 is unperturbed) and one replay.
-        Cached per (network, seed)."""
+        """Rates, open-loop gains and recorded input of ``net`` under its noise.
+
+        One run of the loop build (a λ_max run, whose copy 0 is unperturbed) and one replay;
+        with ``gains = "closed-loop"`` one noise-probe run instead. The latest result is
+        cached per (network content, seed).
+
+        Parameters
+        ----------
+        net : Network
+            The network to measure.
+        seed : int
+            Noise seed of the probe.
+
+        Returns
+        -------
+        OperatingPoint
+            Rates, gains, kappa, tau and the recorded input of ``net``.
+        """
         key = (net.content_key(), int(seed))
         if key in self._ops:
             return self._ops[key]
@@ -309,12 +512,30 @@ class Pruner:
         return op
 
     def spectrum(self, A, k: int, seed: int, active=None):
-        """First k Lyapunov exponents (1/s) of the linearised model restricted to the active
-        neurons: QR method (4x the default time for close exponents to separate) up to
-        QR_SPECTRUM_MAX neurons; above, the k largest real parts of the eigenvalues of A from
-        ARPACK, which for the linear model dx/dt = A x are its Lyapunov exponents (the QR
-        method converges to them, see tests/test_lyapunov_spectrum.py) at a fraction of the
-        cost (QR at 10,000 neurons took minutes per trial)."""
+        """First k Lyapunov exponents (1/s) of the linearised model restricted to the active neurons.
+
+        QR method (4x the default time for close exponents to separate) up to
+        ``QR_SPECTRUM_MAX`` (2,000) neurons; above, the k largest real parts of the
+        eigenvalues of A from ARPACK, which for the linear model dx/dt = A x are its Lyapunov
+        exponents (the QR method converges to them, see tests/test_lyapunov_spectrum.py) at
+        a fraction of the cost (QR at 10,000 neurons took minutes per trial).
+
+        Parameters
+        ----------
+        A : scipy sparse (N, N)
+            Linear rate model in 1/s (:meth:`OperatingPoint.A`).
+        k : int
+            Exponents wanted (capped at the number of neurons).
+        seed : int
+            Seed of the QR method's initial vectors or ARPACK's start vector.
+        active : bool array (N,), optional
+            Neurons to restrict ``A`` to (default: all).
+
+        Returns
+        -------
+        float array (k,)
+            The exponents in 1/s, largest first.
+        """
         if active is not None:
             idx = np.flatnonzero(active)
             A = sp.csr_matrix(A)[idx][:, idx]
@@ -330,7 +551,28 @@ class Pruner:
         return qr_spectrum_linear(A, k=k, T=2000.0 / rate, seed=seed).exponents
 
     def exponents(self, net: Network, op: OperatingPoint, seed: int) -> np.ndarray:
-        """Per-neuron exponents (1/s): from the linear model A, or from spiking copies."""
+        """Per-neuron exponents (1/s): from the linear model A, or from spiking copies.
+
+        ``config.exponents`` chooses the source and ``config.exponent_window`` the finite
+        time window. With ``config.exponent_neurons`` only an evenly spaced subset is
+        measured and the others are predicted by least squares (linear: from ``A_ii`` and
+        the column norm of A; spiking: from the linear exponents). Spiking perturbations
+        that were erased get the smallest exponent seen (the most stable).
+
+        Parameters
+        ----------
+        net : Network
+            The network (its active neurons and weights).
+        op : OperatingPoint
+            Its operating point, which gives A.
+        seed : int
+            Seed of the spiking copies (unused for linear exponents).
+
+        Returns
+        -------
+        float array (N,)
+            One exponent per neuron in 1/s, NaN for inactive neurons.
+        """
         window = config_seconds("window", self.config.exponent_window)
         limit = self.config.exponent_neurons
         active = np.flatnonzero(net.active)
@@ -368,8 +610,24 @@ class Pruner:
         return np.where(net.active, lam, np.nan)
 
     def linear_summary(self, net: Network, op: OperatingPoint) -> dict:
-        """The linear model's numbers of ``net`` at ``op``: top-k Re eig(A) (its Lyapunov
-        spectrum), eigenvalues of M, mean IPR of M's leading eigenvectors."""
+        """The linear model's numbers of ``net`` at ``op``, over its active neurons.
+
+        Parameters
+        ----------
+        net : Network
+            The network.
+        op : OperatingPoint
+            Its operating point.
+
+        Returns
+        -------
+        dict
+            ``"spectrum"``: the ``config.spectrum_k`` largest Re eig(A), its Lyapunov
+            spectrum (1/s, largest first); ``"max_re_eig_A"``: the first of them;
+            ``"eig_M"``: eigenvalues of M (1/s; all, or the 200 of largest modulus above 3,000
+            neurons); ``"mean_ipr"``: mean IPR of M's ``config.ipr_vectors`` leading
+            eigenvectors.
+        """
         idx = np.flatnonzero(net.active)
         W = net.W
         A = op.A(W)[idx][:, idx]
@@ -381,16 +639,43 @@ class Pruner:
                 "mean_ipr": float(ipr(vecs).mean())}
 
     def reference(self) -> dict:
-        """The dense network's linear summary (at the iteration-0 measurement seed)."""
+        """The dense network's linear summary (at the iteration-0 measurement seed).
+
+        Computed once and cached; the distances of every iteration are measured from it.
+
+        Returns
+        -------
+        dict
+            As :meth:`linear_summary` of the dense network.
+        """
         if self._reference is None:
             seed = derive_seed(self.config.seed, "measure0")
             self._reference = self.linear_summary(self.dense, self.operating_point(self.dense, seed))
         return self._reference
 
     def measure(self, net: Network, k: int) -> dict:
-        """Numbers recorded for iteration k: counts, finite-size λ_max with its d0, the linear
-        model's stability and its distance from the dense network's, IPR of M, gains, rates
-        and the task score."""
+        """Numbers recorded for iteration k.
+
+        Counts, finite-size λ_max with its d0, the linear model's stability and its distance
+        from the dense network's, IPR of M, gains, rates and the task score. The noise seed
+        is derived from ``config.seed`` and ``k``.
+
+        Parameters
+        ----------
+        net : Network
+            The network after iteration ``k``.
+        k : int
+            Iteration (0: the dense network).
+
+        Returns
+        -------
+        dict
+            One trajectory row: ``iteration``, ``neurons``, ``synapses``, ``exc_neurons``,
+            ``inh_neurons``, ``lambda_max`` and ``lambda_max_stderr`` (1/s),
+            ``lambda_max_d0``, ``mean_ipr``, ``max_re_eig_A`` (1/s), ``spectral_distance``
+            (1/s), ``eig_distance_M``, ``zero_gain_fraction``, ``mean_rate_hz`` (Hz) and the
+            scalar results of ``evaluate`` when one is given.
+        """
         seed = derive_seed(self.config.seed, f"measure{k}")
         with self._timed("lambda_max"):
             lam, se = self.lambda_max(net, seed)
@@ -417,6 +702,28 @@ class Pruner:
 
     # ---- one iteration ---------------------------------------------------------------------
     def step(self, net: Network, k: int, n_target: int, m_target: int) -> tuple[Network, dict]:
+        """One pruning iteration of ``config.method`` (LNP, AP or random).
+
+        Parameters
+        ----------
+        net : Network
+            The network after iteration ``k - 1``.
+        k : int
+            Iteration, from 1 (it seeds the random choices).
+        n_target : int
+            Active neurons to keep; LNP can end below it when removal isolates neurons
+            (``info["neuron_overshoot"]``).
+        m_target : int
+            Live synapses to keep.
+
+        Returns
+        -------
+        network : Network
+            The pruned network.
+        info : dict
+            What each step did (diagnostics such as ``rho``, ``ipr_M_pruned``,
+            ``regrown``; empty for random pruning).
+        """
         cfg = self.config
         seed = derive_seed(cfg.seed, f"iteration{k}")
         gen = rng(cfg.seed, f"iteration{k}")
@@ -636,14 +943,41 @@ class Pruner:
         return net.replace(params={**net.params, "tau_m": res.tau})
 
     def random_match(self, net: Network) -> Network:
-        """The dense network randomly pruned, in one step, to ``net``'s neuron and synapse counts."""
+        """The dense network randomly pruned, in one step, to ``net``'s neuron and synapse counts.
+
+        Parameters
+        ----------
+        net : Network
+            The network whose counts are matched.
+
+        Returns
+        -------
+        Network
+            A random counterpart of ``net`` (seeded by ``config.seed``).
+        """
         gen = rng(self.config.seed, "random-match")
         return self._random_prune(self.dense, net.n_active, net.n_synapses, gen)
 
     def compare(self, final: Network, k: int | None = None) -> dict:
-        """Lyapunov spectra (first k exponents of the linearised model) and eigenvalues of the
-        effective connectivity M of the dense, the final and a randomly pruned network with
-        the final counts — all on the compiled builds."""
+        """Compare the dense, the final and a randomly pruned network with the final counts.
+
+        Lyapunov spectra (first k exponents of the linearised model), eigenvalues of the
+        effective connectivity M and λ_max of each, all on the compiled builds.
+
+        Parameters
+        ----------
+        final : Network
+            The pruned network.
+        k : int, optional
+            Exponents of each spectrum (default ``config.spectrum_k``).
+
+        Returns
+        -------
+        dict
+            ``"spectra"`` (float arrays, 1/s), ``"eigenvalues"`` (complex arrays of M, 1/s) and
+            ``"lambda_max"`` ((mean, stderr) in 1/s), each keyed by ``"dense"``,
+            ``"pruned"`` and ``"random, equal counts"``.
+        """
         k = k or self.config.spectrum_k
         out = {"spectra": {}, "eigenvalues": {}, "lambda_max": {}}
         seed = derive_seed(self.config.seed, "compare")
@@ -657,12 +991,33 @@ class Pruner:
 
     # ---- the loop ---------------------------------------------------------------------------
     def run(self, network: Network | None = None, *, checkpoint_dir=None, resume: bool = False) -> PruneResult:
-        """Iterate to the targets. With ``checkpoint_dir`` every iteration is saved
-        (``iter_KKK/network.npz``, ``info.json``, ``manifest.json`` with the SHA-256 of each file,
-        then ``row.json``); ``resume`` continues from the last complete iteration there and gives
-        the same result as an uninterrupted run. Every checkpoint it loads is first checked against
-        its manifest (:func:`verify_checkpoint`): a changed or truncated file raises
-        :class:`CheckpointError` instead of being used."""
+        """Iterate to the targets: measure the dense network, then prune and measure K times.
+
+        With ``checkpoint_dir`` every iteration is saved (``iter_KKK/network.npz``,
+        ``info.json``, ``manifest.json`` with the SHA-256 of each file, then ``row.json``);
+        ``resume`` continues from the last complete iteration there and gives the same result
+        as an uninterrupted run. Every checkpoint it loads is first checked against its
+        manifest (:func:`verify_checkpoint`).
+
+        Parameters
+        ----------
+        network : Network, optional
+            Network to start from (default: the dense network the pruner was built for).
+        checkpoint_dir : path, optional
+            Folder of the checkpoints (default: none are written).
+        resume : bool
+            Continue from the complete checkpoints in ``checkpoint_dir``.
+
+        Returns
+        -------
+        PruneResult
+            The trajectory, the final network and every intermediate one.
+
+        Raises
+        ------
+        CheckpointError
+            A checkpoint to resume from was changed or truncated after it was written.
+        """
         cfg = self.config
         net = network if network is not None else self.dense
         n_sched, m_sched = schedule(net.n_active, net.n_synapses, cfg)
@@ -720,7 +1075,15 @@ class Pruner:
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that does not match the checksums written with it (``path``: the file)."""
+    """A checkpoint that does not match the checksums written with it.
+
+    Parameters
+    ----------
+    path : path
+        The offending file (kept as a :class:`~pathlib.Path` in ``path``).
+    message : str
+        What is wrong and what to do about it.
+    """
 
     def __init__(self, path, message: str):
         self.path = Path(path)
@@ -736,10 +1099,25 @@ def _sha256(path) -> str:
 
 
 def verify_checkpoint(folder) -> dict:
-    """Check every file of one checkpoint folder (``iter_KKK``) against the SHA-256 sums in
-    its ``manifest.json``; returns the manifest. Raises :class:`CheckpointError` (a
-    ValueError naming the file) for a missing or unreadable manifest, a missing file, or a
-    file whose contents changed or were truncated after it was written."""
+    """Check every file of one checkpoint folder against the SHA-256 sums in its ``manifest.json``.
+
+    Parameters
+    ----------
+    folder : path
+        One iteration's checkpoint folder (``iter_KKK``).
+
+    Returns
+    -------
+    dict
+        The manifest (``"format"``, ``"iteration"``, ``"algorithm"``, ``"files"``: name ->
+        SHA-256).
+
+    Raises
+    ------
+    CheckpointError
+        A ValueError naming the file: a missing or unreadable manifest, a missing file, or a
+        file whose contents changed or were truncated after it was written.
+    """
     d = Path(folder)
     man = d / CHECKPOINT_MANIFEST
     advice = f"delete {d} (that iteration and the later ones are recomputed) or run with --overwrite"

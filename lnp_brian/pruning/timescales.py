@@ -76,7 +76,9 @@ PENALTY_SCALE = 10.0
 class TimescaleResult:
     """Outcome of :func:`optimise_timescales` (or :func:`random_timescales`).
 
-    Attributes
+    The parameters are kept as attributes of the same names.
+
+    Parameters
     ----------
     tau : float array (n,)
         Chosen time constants in s: the unchanged input when no trial beat trial 0.
@@ -118,7 +120,13 @@ class TimescaleResult:
     changed: bool
 
     def summary(self) -> dict:
-        """JSON-ready numbers (everything but ``tau``), e.g. for a pruning iteration's info."""
+        """JSON-ready numbers (everything but ``tau``), e.g. for a pruning iteration's info.
+
+        Returns
+        -------
+        dict
+            The fields other than ``tau`` (``mean`` as ``"mean_s"``), tuples as lists.
+        """
         return {"shape": self.shape, "mean_s": self.mean, "first_value": self.first_value,
                 "best_value": self.best_value, "values": list(self.values),
                 "sources": list(self.sources), "n_startup": self.n_startup, "trials": self.trials,
@@ -157,6 +165,8 @@ def parameter_bounds(spec, name: str = "tau_m") -> tuple[float, float]:
     ------
     KeyError
         The model has no per-neuron parameter ``name``.
+    TypeError
+        ``spec`` is none of the accepted kinds.
     ValueError
         The bounds cannot be formed: a non-positive mean without explicit bounds, or lo >= hi.
     """
@@ -239,6 +249,16 @@ def gamma_taus(tau, active, shape: float, mean: float, bounds) -> np.ndarray:
     -------
     float array (n,)
         A new array (``tau`` is not modified).
+
+    Raises
+    ------
+    ValueError
+        Bounds that are not finite with ``0 < lo < hi``, or a shape or mean <= 0.
+
+    Examples
+    --------
+    >>> gamma_taus([0.03, 0.01, 0.02], None, shape=4.0, mean=0.02, bounds=(0.001, 0.1)).round(4)
+    array([0.0292, 0.0106, 0.0184])
     """
     tau = np.asarray(tau, dtype=float)
     lo, hi = _check_bounds(bounds)
@@ -253,7 +273,28 @@ def gamma_taus(tau, active, shape: float, mean: float, bounds) -> np.ndarray:
 
 
 def gamma_fit(tau, active=None) -> tuple[float, float]:
-    """Moment fit ``(shape, mean)`` of the active taus: shape = 1/CV², mean in s."""
+    """Moment fit ``(shape, mean)`` of the active taus: shape = 1/CV², mean in s.
+
+    Parameters
+    ----------
+    tau : float array (n,)
+        Time constants in s.
+    active : bool array (n,), int array or None
+        Neurons to fit (None: all).
+
+    Returns
+    -------
+    shape : float
+        Gamma shape ``1 / CV**2`` (CV: std / mean, ddof 0, floored at 1e-6).
+    mean : float
+        Mean of the active taus in s.
+
+    Examples
+    --------
+    >>> shape, mean = gamma_fit([0.01, 0.02, 0.03])
+    >>> round(shape, 6), mean
+    (6.0, 0.02)
+    """
     tau = np.asarray(tau, dtype=float)
     x = tau[_active_index(tau, active)]
     cv = _cv(x)
@@ -269,6 +310,28 @@ def spectral_distance(spectrum, reference) -> float:
 
     Both are sorted descending first (Lyapunov spectra are), so the order they come in does
     not matter. Returns 0 for a spectrum against itself; NaN-free inputs required.
+
+    Parameters
+    ----------
+    spectrum : array_like of float
+        Exponents in 1/s (e.g. :func:`leading_real_parts` of a candidate).
+    reference : array_like of float
+        Reference exponents in 1/s (e.g. the dense network's).
+
+    Returns
+    -------
+    float
+        The distance in 1/s.
+
+    Raises
+    ------
+    ValueError
+        Either spectrum is empty.
+
+    Examples
+    --------
+    >>> spectral_distance([-1.0, -2.0, -3.0], [-2.5, -1.5])
+    0.5
     """
     a = np.sort(np.asarray(spectrum, dtype=float).ravel())[::-1]
     b = np.sort(np.asarray(reference, dtype=float).ravel())[::-1]
@@ -294,6 +357,20 @@ def leading_real_parts(A, k: int, active=None, *, seed: int = 0) -> np.ndarray:
         How many (capped at n; at n - 2 on the ARPACK path).
     active : bool array (n,), int array or None
         Restrict ``A`` to these neurons first (pruned neurons are not part of the dynamics).
+    seed : int
+        Seed of ARPACK's start vector (unused on the dense path).
+
+    Returns
+    -------
+    float array (k,)
+        The real parts in 1/s, largest first (fewer than ``k`` if ARPACK did not converge
+        for all).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> leading_real_parts(np.diag([-1.0, -5.0, -2.0]), 2)
+    array([-1., -2.])
     """
     if active is not None:
         idx = _active_index(np.empty(A.shape[0]), active)
@@ -318,11 +395,30 @@ def leading_real_parts(A, k: int, active=None, *, seed: int = 0) -> np.ndarray:
 
 
 def instability_penalty(max_real: float, reference, scale: float = PENALTY_SCALE) -> float:
-    """Penalty (1/s) for a linearly unstable model: 0 when ``max_real < 0``, else
-    ``scale * (mean|reference| + max_real)`` (``mean|reference|`` replaced by 1/s when it is 0).
+    """Penalty (1/s) for a linearly unstable model.
 
-    Applied iff ``max_real >= 0``. Both terms are rates, so the penalty does not depend on the
+    0 when ``max_real < 0``, else ``scale * (mean|reference| + max_real)`` (``mean|reference|``
+    replaced by 1/s when it is 0). Both terms are rates, so the penalty does not depend on the
     time unit (``(1 + max_real) * mean|reference|`` would).
+
+    Parameters
+    ----------
+    max_real : float
+        Largest real part of the linear model's eigenvalues, in 1/s.
+    reference : array_like of float
+        Reference exponents in 1/s; their mean absolute value sets the penalty's scale.
+    scale : float
+        Multiplier (default :data:`PENALTY_SCALE`, 10).
+
+    Returns
+    -------
+    float
+        The penalty in 1/s (0.0 for a stable model).
+
+    Examples
+    --------
+    >>> instability_penalty(-0.5, [-10.0, -20.0]), instability_penalty(0.5, [-10.0, -20.0])
+    (0.0, 155.0)
     """
     if not max_real >= 0:
         return 0.0
@@ -351,6 +447,18 @@ def timescale_objective(A, reference, k: int | None = None, *, active=None,
         As in :func:`leading_real_parts`.
     penalty_scale : float
         ``scale`` of :func:`instability_penalty`.
+
+    Returns
+    -------
+    float
+        The objective in 1/s; 0 when the candidate's spectrum equals the reference and the
+        model is stable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> timescale_objective(np.diag([-1.0, -5.0, -2.0]), [-1.0, -2.5])
+    0.25
     """
     reference = np.sort(np.asarray(reference, dtype=float).ravel())[::-1]
     k = len(reference) if k is None else int(k)
@@ -433,6 +541,13 @@ def optimise_timescales(objective: Callable[[np.ndarray], float], tau, active, b
     Returns
     -------
     TimescaleResult
+        The chosen taus, the chosen gamma (NaN when unchanged) and every trial's value.
+
+    Raises
+    ------
+    ValueError
+        ``trials < 1``, no active neuron, bounds that are not finite with ``0 < lo < hi``, or
+        ranges that do not meet the bounds.
     """
     import optuna
 
@@ -509,6 +624,24 @@ def random_timescales(tau, active, bounds, gen: np.random.Generator, *, shape_ra
         As in :func:`optimise_timescales`.
     gen : numpy.random.Generator
         Source of the two uniform draws.
+
+    Returns
+    -------
+    TimescaleResult
+        The new taus and the drawn gamma; nothing evaluated.
+
+    Raises
+    ------
+    ValueError
+        No active neuron, bounds that are not finite with ``0 < lo < hi``, or ranges that do
+        not meet the bounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = random_timescales([0.01, 0.02, 0.03], None, (0.001, 0.1), np.random.default_rng(0))
+    >>> res.changed, res.trials, res.tau.round(4)
+    (True, 0, array([0.0096, 0.0139, 0.0194]))
     """
     tau = np.asarray(tau, dtype=float)
     bounds = _check_bounds(bounds)

@@ -24,7 +24,28 @@ def _ax(ax):
 
 def plot_raster(result, ax=None, *, copy: int = 0, exc=None, max_neurons: int | None = None,
                 markersize: float = 1.0):
-    """Spike raster (time in s against neuron index); E and I coloured when ``exc`` is given."""
+    """Spike raster (time in s against neuron index); E and I coloured when ``exc`` is given.
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    copy : int
+        Network copy.
+    exc : bool array (n,), optional
+        Excitatory labels (e.g. ``network.exc``); E spikes blue, I red, with a legend.
+    max_neurons : int, optional
+        Plot only neurons with index below this.
+    markersize : float
+        Marker size in points.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     t, i = result.spikes(copy)
     if max_neurons is not None:
@@ -45,7 +66,24 @@ def plot_raster(result, ax=None, *, copy: int = 0, exc=None, max_neurons: int | 
 
 
 def plot_population_rate(result, ax=None, *, bin_width: float = 5e-3, copy: int = 0):
-    """Population firing rate (Hz per neuron) in bins of ``bin_width`` seconds."""
+    """Population firing rate (Hz per neuron) in bins of ``bin_width`` seconds.
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    bin_width : float
+        Bin width in seconds.
+    copy : int
+        Network copy.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     t, r = result.population_rate(bin_width, copy)
     ax.plot(t, r, color="k", lw=0.8)
@@ -56,7 +94,31 @@ def plot_population_rate(result, ax=None, *, bin_width: float = 5e-3, copy: int 
 
 
 def plot_traces(result, var: str = "v", ax=None, *, copy: int = 0, max_traces: int = 5):
-    """Recorded traces of ``var`` for a few neurons, in the variable's best unit."""
+    """Recorded traces of ``var`` for a few neurons, in the variable's best unit.
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    var : str
+        A recorded variable (e.g. ``"v"``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    copy : int
+        Network copy.
+    max_traces : int
+        Plot at most this many recorded neurons (the first ones).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Raises
+    ------
+    KeyError
+        If ``var`` was not recorded.
+    """
     ax = _ax(ax)
     q = result.trace(var, copy)
     unit = _display_unit(q)
@@ -79,7 +141,26 @@ def _display_unit(q):
 
 
 def plot_rate_histogram(result, ax=None, *, copy: int = 0, exc=None, bins: int = 40):
-    """Histogram of per-neuron firing rates (Hz)."""
+    """Histogram of per-neuron firing rates (Hz), titled with the mean rate and silent share.
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    copy : int
+        Network copy.
+    exc : bool array (n,), optional
+        Excitatory labels; E and I are stacked in their colours.
+    bins : int
+        Number of bins between 0 and the largest rate.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     rates = result.rates(copy)
     edges = np.linspace(0, max(rates.max(), 1e-9), bins + 1)
@@ -96,7 +177,26 @@ def plot_rate_histogram(result, ax=None, *, copy: int = 0, exc=None, bins: int =
 
 
 def plot_isi_cv_histogram(result, ax=None, *, copy: int = 0, bins: int = 40):
-    """Histogram of the ISI coefficient of variation (neurons with >= 3 spikes)."""
+    """Histogram of the ISI coefficient of variation (neurons with >= 3 spikes).
+
+    A dashed line marks CV = 1 (a Poisson process).
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    copy : int
+        Network copy.
+    bins : int
+        Number of bins.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     cv = result.isi_cv(copy)
     cv = cv[np.isfinite(cv)]
@@ -121,7 +221,24 @@ def rate_spectrum(result, copy: int = 0, bin_width: float | None = None):
 
 
 def plot_rate_spectrum(result, ax=None, *, copy: int = 0, bin_width: float | None = None):
-    """Power spectrum of the population rate by Welch's method (log scale)."""
+    """Power spectrum of the population rate by Welch's method (log scale).
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    copy : int
+        Network copy.
+    bin_width : float, optional
+        Bin width of the population rate in seconds (default: ``max(dt, 1 ms)``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     f, p = rate_spectrum(result, copy, bin_width)
     keep = f > 0
@@ -132,7 +249,24 @@ def plot_rate_spectrum(result, ax=None, *, copy: int = 0, bin_width: float | Non
 
 
 def raster_figure(result, network=None, *, bin_width: float = 5e-3, title: str | None = None):
-    """Raster over population rate, sharing the time axis. Returns the Figure."""
+    """Raster over population rate, sharing the time axis.
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    network : Network, optional
+        Colours E and I spikes by ``network.exc``.
+    bin_width : float
+        Bin width of the population rate in seconds.
+    title : str, optional
+        Title above the raster.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(2, 1, sharex=True, figsize=(8, 5.5),
@@ -146,7 +280,24 @@ def raster_figure(result, network=None, *, bin_width: float = 5e-3, title: str |
 
 
 def dynamics_figure(result, network=None, *, var: str = "v", title: str | None = None):
-    """Membrane traces, rate and ISI-CV histograms, population-rate spectrum. Returns the Figure."""
+    """Membrane traces, rate and ISI-CV histograms, population-rate spectrum (2 x 2 panels).
+
+    Parameters
+    ----------
+    result : SimResult
+        The simulation to plot.
+    network : Network, optional
+        Colours E and I in the rate histogram by ``network.exc``.
+    var : str
+        Variable of the trace panel; if it was not recorded the panel says so.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
@@ -165,8 +316,23 @@ def dynamics_figure(result, network=None, *, var: str = "v", title: str | None =
 
 # ---- Lyapunov ------------------------------------------------------------------------------
 def plot_divergence(result, ax=None):
-    """Log distance of each perturbed copy from the reference (cumulative log growth, with
-    the renormalisations undone) against time, with the fitted slope λ_max."""
+    """Log distance of each perturbed copy from the reference against time, with λ_max.
+
+    The distance is the cumulative log growth with the renormalisations undone; the dashed
+    line has the fitted slope λ_max (1/s) from the end of the transient.
+
+    Parameters
+    ----------
+    result : LyapunovResult
+        A two-trajectory estimate (:func:`lnp_brian.lyapunov.finite_size.max_exponent`).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     t = result.times
     logd = np.nancumsum(result.log_growth, axis=1)
@@ -187,7 +353,28 @@ def plot_divergence(result, ax=None):
 
 def plot_per_neuron_exponents(tau, lambdas, ax=None, *, label="spiking (perturbed copies)",
                               linear=None, exc=None):
-    """Per-neuron exponents λ_i (1/s) against each neuron's membrane time constant (ms)."""
+    """Per-neuron exponents λ_i (1/s) against each neuron's membrane time constant (ms).
+
+    Parameters
+    ----------
+    tau : float array (n,)
+        Membrane time constants in seconds (plotted in ms).
+    lambdas : float array (n,)
+        Exponent of each neuron (1/s).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    label : str
+        Legend label of ``lambdas``.
+    linear : float array (n,), optional
+        Exponents of the linearised rate model, drawn as grey crosses for comparison.
+    exc : bool array (n,), optional
+        Excitatory labels; colours the points E / I.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     tau_ms = np.asarray(tau) * 1e3
     colors = None if exc is None else np.where(np.asarray(exc), E_COLOR, I_COLOR)
@@ -202,7 +389,22 @@ def plot_per_neuron_exponents(tau, lambdas, ax=None, *, label="spiking (perturbe
 
 
 def plot_lyapunov_spectrum(exponents, ax=None, *, label=None):
-    """Lyapunov exponents (1/s) sorted in descending order against their index."""
+    """Lyapunov exponents (1/s) sorted in descending order against their index (from 1).
+
+    Parameters
+    ----------
+    exponents : float array
+        Exponents in 1/s, in any order.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    label : str, optional
+        Legend label (no legend without one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     lam = np.sort(np.asarray(exponents))[::-1]
     ax.plot(np.arange(1, len(lam) + 1), lam, ".-", ms=4, lw=0.8, label=label)
@@ -215,7 +417,21 @@ def plot_lyapunov_spectrum(exponents, ax=None, *, label=None):
 
 
 def plot_finite_size(result, ax=None):
-    """Finite-size Lyapunov exponent λ(d0) against perturbation size (log axis)."""
+    """Finite-size Lyapunov exponent λ(d0) against perturbation size (log axis).
+
+    Parameters
+    ----------
+    result : FiniteSizeResult
+        Exponents per size with standard errors
+        (:func:`lnp_brian.lyapunov.finite_size.finite_size_exponents`).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     ax.errorbar(result.sizes, result.lambdas, yerr=result.stderr, fmt="o-", color="k", capsize=3)
     ax.set_xscale("log")
@@ -229,8 +445,20 @@ def plot_finite_size(result, ax=None):
 def plot_pruning_counts(trajectories: dict, axes=None, *, error=None):
     """Neurons and synapses per iteration (the paper's Fig. 3a,b) for one or more methods.
 
-    ``trajectories`` maps a label to (iterations, neurons, synapses) arrays; ``error``
-    optionally maps the same labels to (neurons_sd, synapses_sd). Returns the two Axes."""
+    Parameters
+    ----------
+    trajectories : dict
+        Label -> (iterations, neurons, synapses) arrays, one line per label.
+    axes : pair of matplotlib.axes.Axes, optional
+        Axes for neurons and synapses (default: a new 1 x 2 figure).
+    error : dict, optional
+        The same labels -> (neurons_sd, synapses_sd), drawn as shaded bands.
+
+    Returns
+    -------
+    pair of matplotlib.axes.Axes
+        The neuron and synapse Axes.
+    """
     if axes is None:
         import matplotlib.pyplot as plt
 
@@ -250,7 +478,20 @@ def plot_pruning_counts(trajectories: dict, axes=None, *, error=None):
 
 
 def plot_eigenvalues(spectra: dict, ax=None):
-    """Eigenvalues (1/s) of effective connectivity matrices in the complex plane."""
+    """Eigenvalues (1/s) of effective connectivity matrices in the complex plane.
+
+    Parameters
+    ----------
+    spectra : dict
+        Label -> complex eigenvalues (1/s); the legend gives each set's largest real part.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax)
     for label, ev in spectra.items():
         ev = np.asarray(ev)
@@ -282,9 +523,25 @@ DIAGNOSTIC_PANELS = (
 
 
 def diagnostics_figure(rows, *, title: str | None = None):
-    """One panel per LNP diagnostic against the iteration (docs/method.md): what each step
-    did, from a pruning trajectory (``PruneResult.rows`` or the rows of ``trajectory.csv``).
-    Panels whose columns are missing say so instead of plotting. Returns the Figure."""
+    """One panel per LNP diagnostic against the iteration (docs/method.md).
+
+    Shows what each step did, from a pruning trajectory; the panels and their columns are
+    ``DIAGNOSTIC_PANELS`` of this module. Panels whose columns are missing say so instead of
+    plotting.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per iteration (``PruneResult.rows`` or the rows of ``trajectory.csv``), with
+        an ``iteration`` column; values may be numbers or strings, empty for missing.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 

@@ -51,8 +51,30 @@ _ABLATION_COLORS = ("tab:cyan", "tab:pink", "tab:olive", "tab:brown", "tab:purpl
 
 
 def method_style(method: str) -> dict:
-    """Colour, marker and line style of a method, the same in every figure (LNP ablations: one
-    colour per step; "random" variants dashed, with diamond markers and hatched bars)."""
+    """Colour, marker and line style of a method, the same in every figure.
+
+    LNP ablations (``lnp-no-<step>`` / ``lnp-random-<step>``, e.g. ``lnp-no-sparsify``)
+    get one colour per step; the ``lnp-random-<step>`` variants are dashed, with diamond
+    markers and hatched bars. Unknown methods are grey crosses.
+
+    Parameters
+    ----------
+    method : str
+        Method name of a results row, e.g. ``"lnp"``, ``"ap"``, ``"lnp-random-sparsify"``.
+
+    Returns
+    -------
+    dict
+        Matplotlib keywords ``color``, ``marker``, ``ls`` and, for ablations, ``hatch``
+        (a new dict each call).
+
+    Examples
+    --------
+    >>> method_style("lnp")
+    {'color': 'tab:blue', 'marker': 'o', 'ls': '-'}
+    >>> method_style("lnp-random-sparsify")["ls"]
+    '--'
+    """
     if method in METHOD_STYLES:
         return dict(METHOD_STYLES[method])
     from ..pruning.config import STEP_BY_NAME
@@ -66,7 +88,35 @@ def method_style(method: str) -> dict:
 
 
 def score_metric(rows, task: str) -> str:
-    """``nrmse_test`` for series tasks, ``accuracy_test`` for image tasks."""
+    """The score column of a task: ``nrmse_test`` for series, ``accuracy_test`` for images.
+
+    A task counts as an image task when its first row has a numeric ``accuracy_test``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``results.csv`` read as dicts: values may be strings or numbers, empty
+        for missing), of any number of models, tasks, methods, seeds and iterations.
+    task : str
+        Task name (the ``task`` column).
+
+    Returns
+    -------
+    str
+        ``"nrmse_test"`` or ``"accuracy_test"``.
+
+    Raises
+    ------
+    KeyError
+        If no row has this task.
+
+    Examples
+    --------
+    >>> rows = [{"task": "lorenz_h1", "nrmse_test": "0.12", "accuracy_test": ""},
+    ...         {"task": "digits", "nrmse_test": "", "accuracy_test": "0.91"}]
+    >>> score_metric(rows, "lorenz_h1"), score_metric(rows, "digits")
+    ('nrmse_test', 'accuracy_test')
+    """
     for r in rows:
         if r["task"] == task:
             v = r.get("accuracy_test", "")
@@ -89,10 +139,32 @@ def _stats(rows, key):
 
 
 def baseline_columns(rows, metric: str) -> list[tuple[str, str]]:
-    """``(column, label)`` of the baselines with a value in ``rows`` for a score ``metric``
-    (``nrmse_test``: ``<name>_nrmse`` columns; ``accuracy_test``: ``<name>_accuracy``), known
-    ones first in :data:`BASELINES` order. ``rows`` may be results rows or summary rows
-    (whose columns end in ``_mean``)."""
+    """The baselines with a value in ``rows`` for a score ``metric``, as ``(column, label)``.
+
+    Baseline columns are ``<name>_nrmse`` for ``nrmse_test`` and ``<name>_accuracy`` for
+    ``accuracy_test``; known ones come first, in :data:`BASELINES` order, then the others
+    sorted by name.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows, or summary rows (whose columns end in ``_mean``).
+    metric : {"nrmse_test", "accuracy_test"}
+        The score the baselines are compared with.
+
+    Returns
+    -------
+    list of (str, str)
+        Column name (without ``_mean``) and legend label of every baseline with at least
+        one numeric value.
+
+    Examples
+    --------
+    >>> rows = [{"task": "lorenz_h1", "nrmse_test": "0.12", "ridge_nrmse": "0.2",
+    ...          "persistence_nrmse": "0.5", "esn_nrmse": ""}]
+    >>> baseline_columns(rows, "nrmse_test")
+    [('persistence_nrmse', 'persistence'), ('ridge_nrmse', 'lagged ridge')]
+    """
     suffix = _SUFFIX[metric]
     found = {}
     for r in rows:
@@ -148,8 +220,28 @@ def _methods(rows):
 
 
 def plot_trajectory(rows, task: str, axes=None, model: str | None = None):
-    """Neurons, synapses and the task score per iteration, one line per method (mean ± std
-    over seeds). Returns the three Axes."""
+    """Neurons, synapses and the task score per iteration, one line per method.
+
+    Points are means ± standard deviations over seeds; methods with a single iteration (the
+    dense network) are level lines, and the task's baselines are drawn on the score panel.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``results.csv`` read as dicts: values may be strings or numbers, empty
+        for missing), of any number of models, tasks, methods, seeds and iterations.
+    task : str
+        Task to plot.
+    axes : sequence of three matplotlib.axes.Axes, optional
+        Axes for neurons, synapses and score (default: a new 1 x 3 figure).
+    model : str, optional
+        Only rows of this model (default: all).
+
+    Returns
+    -------
+    sequence of three matplotlib.axes.Axes
+        The neuron, synapse and score Axes.
+    """
     import matplotlib.pyplot as plt
 
     rows = _by(rows, task=task, **({"model": model} if model else {}))
@@ -182,9 +274,29 @@ def plot_trajectory(rows, task: str, axes=None, model: str | None = None):
 
 
 def plot_score_vs_sops(rows, task: str, ax=None, final_only: bool = False):
-    """Task score against average synaptic operations per sample (total: input + recurrent +
-    readout), one marker per method and iteration (mean ± std over seeds); the final
-    iteration is drawn large."""
+    """Task score against average synaptic operations per sample (the paper's Fig. 4).
+
+    Synaptic operations are the total of input, recurrent and readout (``sops_total``). One
+    marker per method and iteration (mean ± std over seeds); the final iteration is drawn
+    large, and the x axis is logarithmic when the operations span more than a decade.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``results.csv`` read as dicts: values may be strings or numbers, empty
+        for missing), of any number of models, tasks, methods, seeds and iterations.
+    task : str
+        Task to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    final_only : bool
+        Plot only the final iteration of each method.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import matplotlib.pyplot as plt
 
     rows = _by(rows, task=task)
@@ -217,7 +329,23 @@ def plot_score_vs_sops(rows, task: str, ax=None, final_only: bool = False):
 
 
 def plot_ablation(rows, task: str, ax=None):
-    """Final-iteration score of every method (mean ± std over seeds) as bars."""
+    """Final-iteration score of every method (mean ± std over seeds) as bars (Fig. 5).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``results.csv`` read as dicts: values may be strings or numbers, empty
+        for missing), of any number of models, tasks, methods, seeds and iterations.
+    task : str
+        Task to plot.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure sized to the number of methods).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import matplotlib.pyplot as plt
 
     rows = _by(rows, task=task)
@@ -246,8 +374,23 @@ def plot_ablation(rows, task: str, ax=None):
 
 
 def summary_table(summary) -> str:
-    """The final iteration of every (model, task, method) as an aligned text table, each task
-    headed by its baselines' test scores (mean over seeds, ± std where they vary)."""
+    """The final iteration of every (model, task, method) as an aligned text table.
+
+    Each task is headed by its baselines' test scores (mean over seeds, ± std where they
+    vary); each method's row gives seeds, neurons, synapses, the score (mean ± std),
+    synaptic operations per sample and λ_max (1/s).
+
+    Parameters
+    ----------
+    summary : list of dict
+        Summary rows (mean and std over seeds per model, method, task and iteration, with a
+        ``final`` flag), as the experiment runner writes them.
+
+    Returns
+    -------
+    str
+        The table, or ``"(no rows)"`` when no row is final.
+    """
     final = [s for s in summary if s.get("final")]
     if not final:
         return "(no rows)"
@@ -279,7 +422,25 @@ def summary_table(summary) -> str:
 
 
 def experiment_figures(rows, out) -> list[str]:
-    """Write the three figures for every task into ``out``; returns the file names."""
+    """Write the three figures for every task into ``out``.
+
+    The figures are :func:`plot_trajectory`, :func:`plot_score_vs_sops` and
+    :func:`plot_ablation`, saved as PNG (120 dpi) under the names of :data:`FIGURES` with
+    ``_<task>`` before the suffix. Switches matplotlib to the Agg backend.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (``results.csv`` read as dicts: values may be strings or numbers, empty
+        for missing), of any number of models, tasks, methods, seeds and iterations.
+    out : str or Path
+        Existing directory to write into.
+
+    Returns
+    -------
+    list of str
+        The file names written (without the directory).
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -70,12 +70,26 @@ class TopologyMismatch(ValueError):
 
 
 def compile_count() -> int:
-    """Standalone compilations done in this process so far (all simulators)."""
+    """Standalone compilations done in this process so far (all simulators).
+
+    Returns
+    -------
+    int
+        Number of C++/CUDA projects compiled; re-used builds and the runtime device add none.
+    """
     return _compilations
 
 
 def versions() -> dict:
-    """Versions of Python and the simulation stack (saved with every run)."""
+    """Versions of Python and the simulation stack (saved with every run).
+
+    Returns
+    -------
+    dict
+        Version strings by name: ``lnp_brian``, ``python``, ``brian2``, ``brian2cuda``,
+        ``numpy``, ``scipy``, ``networkx``, ``platform`` and ``g++`` (the compiler's first
+        ``--version`` line, or ``"unavailable"``).
+    """
     import platform
 
     import brian2cuda
@@ -168,42 +182,173 @@ class Extension:
     ``add_objects`` (create further Brian2 objects, append them to ``objs.extra``),
     ``settable_groups`` (groups whose variables runs may set); per run ``values`` (what to
     set), then ``read_results`` (standalone: from the result files) or ``read_runtime``.
+    Standalone builds also call ``result_files`` once, to record which files to read.
+
+    Every hook has a default that adds nothing, so a subclass overrides only what it needs.
     """
 
     def key(self) -> str:
+        """Identify what this extension adds to the build (hashed into the build key).
+
+        Returns
+        -------
+        str
+            Must change whenever the added equations or objects change; the default is the
+            class name.
+        """
         return type(self).__name__
 
     def equations(self, sim) -> str:
+        """Equations added to the neurons' model.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        str
+            Brian2 equation lines (default: none).
+        """
         return ""
 
     def reset(self, sim) -> str:
+        """Statements added to the neurons' reset (spiking models only).
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        str
+            Brian2 code lines (default: none).
+        """
         return ""
 
     def namespace(self, sim) -> dict:
+        """Constants the added equations and reset refer to.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator being built.
+
+        Returns
+        -------
+        dict
+            Name -> value (Brian2 quantities where they have units; default empty).
+        """
         return {}
 
     def add_objects(self, objs, sim) -> None:
+        """Create further Brian2 objects after the neurons and synapses exist.
+
+        Parameters
+        ----------
+        objs : lnp_brian.brian.objects.BrianObjects
+            The build's Brian2 objects; append new ones to ``objs.extra`` so they are
+            simulated.
+        sim : Simulator
+            The simulator being built.
+        """
         pass
 
     def settable_groups(self, objs) -> list:
+        """Groups (added by :meth:`add_objects`) whose variables runs may set.
+
+        Parameters
+        ----------
+        objs : lnp_brian.brian.objects.BrianObjects
+            The build's Brian2 objects.
+
+        Returns
+        -------
+        list
+            Brian2 groups (default: none).
+        """
         return []
 
     def group(self, objs, name):
+        """The settable group called ``name``, if this extension has one.
+
+        Parameters
+        ----------
+        objs : lnp_brian.brian.objects.BrianObjects
+            The build's Brian2 objects.
+        name : str
+            Brian2 name of the group, as used in the keys of :meth:`values`.
+
+        Returns
+        -------
+        brian2.Group or None
+            The group among :meth:`settable_groups`, or None.
+        """
         for g in self.settable_groups(objs):
             if g.name == name:
                 return g
         return None
 
     def values(self, sim) -> dict:
+        """Values to set before each run, in addition to :meth:`Simulator.values_for`.
+
+        Parameters
+        ----------
+        sim : Simulator
+            The simulator about to run.
+
+        Returns
+        -------
+        dict
+            ``(group name, variable) -> array`` in SI units (default empty).
+        """
         return {}
 
     def result_files(self, objs, device) -> dict:
+        """Files a standalone run writes that :meth:`read_results` reads.
+
+        Parameters
+        ----------
+        objs : lnp_brian.brian.objects.BrianObjects
+            The build's Brian2 objects.
+        device : brian2.devices.Device
+            The standalone device (``device.get_array_filename(variable)`` names a file).
+
+        Returns
+        -------
+        dict
+            Key -> JSON-serialisable description (e.g. ``{"file": ..., "dtype": "<f8"}``),
+            recorded with the build (default empty).
+        """
         return {}
 
     def read_results(self, result, files: dict, results_dir) -> None:
+        """Read this extension's output of a standalone run into ``result``.
+
+        Parameters
+        ----------
+        result : SimResult
+            The run's result; add to it (e.g. to ``result.info``).
+        files : dict
+            Every recorded result file of the build, including those of
+            :meth:`result_files`.
+        results_dir : Path
+            Directory holding the run's result files.
+        """
         pass
 
     def read_runtime(self, objs, result) -> None:
+        """Read this extension's output of a runtime run into ``result``.
+
+        Parameters
+        ----------
+        objs : lnp_brian.brian.objects.BrianObjects
+            The build's Brian2 objects (after the run).
+        result : SimResult
+            The run's result; add to it (e.g. to ``result.info``).
+        """
         pass
 
 
@@ -215,10 +360,12 @@ class Simulator:
     network : Network
         Defines the topology and the default values of every run.
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device (see the module notes).
     duration : Quantity or str
-        Simulated time of every run (e.g. ``"1 s"``).
+        Simulated time of every run, e.g. ``1*second`` or ``"1 s"`` (a plain number is
+        refused: it has no unit).
     dt : Quantity or str, optional
-        Integration step (default 0.1 ms).
+        Integration step (default: the model file's, else 0.1 ms).
     inputs : PoissonNoise, OUNoise, Stimulus or a list of them, optional
         What drives the network (see :mod:`lnp_brian.brian.inputs`).
     copies : int
@@ -243,6 +390,15 @@ class Simulator:
         uses Cython when it can compile and NumPy otherwise).
     extensions : sequence of Extension
         Add variables/objects to the build (e.g. the Lyapunov divergence monitor).
+
+    Raises
+    ------
+    ValueError
+        For an unknown device, ``copies < 1``, a non-positive or non-finite duration or dt,
+        dt longer than the duration, or a recorded variable or index the network lacks.
+    BackendError
+        If a standalone build fails (:class:`GPUUnavailable` is raised later, by
+        :meth:`run`).
     """
 
     def __init__(self, network: Network, device: str = "runtime", *, duration="1 s", dt=None,
@@ -295,7 +451,14 @@ class Simulator:
         return float(d[0]) if len(d) and np.all(d == d[0]) else "heterogeneous"
 
     def structure(self) -> dict:
-        """Everything the compiled code depends on (hashed into the build key)."""
+        """Everything the compiled code depends on (hashed into the build key).
+
+        Returns
+        -------
+        dict
+            JSON-serialisable description: device, topology key, duration and dt (s),
+            copies, inputs, recording, threads, delays, extension keys and versions.
+        """
         net = self.network
         return {
             "format": BUILD_FORMAT, "device": self.device, "topology": self._topology,
@@ -601,7 +764,14 @@ class Simulator:
 
     # ------------------------------------------------------------------ values & results
     def final_variables(self) -> list[str]:
-        """Neuron state variables whose values at the end of a run are returned."""
+        """Neuron state variables whose values at the end of a run are returned.
+
+        Returns
+        -------
+        list of str
+            Sorted names of the model's differential-equation variables (the keys of
+            ``SimResult.final_state`` besides ``"w"``).
+        """
         from brian2 import Equations
 
         return sorted(Equations(self.network.model.neuron.equations).diff_eq_names)
@@ -620,7 +790,53 @@ class Simulator:
         """Every settable value of a run, keyed by (group, variable), in SI units.
 
         Values come from ``network`` (default: the simulator's) and the keyword overrides;
-        arrays may be given for one copy (tiled) or for all copies."""
+        arrays may be given for one copy (tiled) or for all copies. Overrides may be Brian2
+        quantities or plain floats in SI units.
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one (e.g. a masked/pruned or re-parametrised copy).
+        weights : array (m,) or (copies * m,), optional
+            Signed synaptic weights (the model's weight unit), instead of ``network.w``.
+        syn_mask : bool array (m,) or (copies * m,), optional
+            Live synapses, instead of ``network.live_synapses()``; masked ones get weight 0.
+        active : bool array (n,) or (copies * n,), optional
+            Active neurons (spiking models), instead of ``network.active``.
+        params : dict, optional
+            Neuron parameter name -> values (n,) or (copies * n,), replacing the network's.
+        syn_params : dict, optional
+            Synapse parameter name -> values (m,) or (copies * m,), replacing the network's.
+        initial : dict, optional
+            State variable name -> initial values, replacing the network's.
+        bias : float or array (n,) or (copies * n,), optional
+            Constant bias input ``I_bias`` in the model's input unit (default 0).
+        noise_gain : float or array (n,) or (copies * n,), optional
+            Factor on the noise input of each neuron (default 1).
+        stimulus : array (T,) or (T, channels), optional
+            Stimulus values replacing those compiled in (same shape).
+        stimulus_weights : array (channels, n), optional
+            Per-neuron weight of each stimulus channel.
+        input_rates : array, optional
+            Rates (Hz) of the Poisson input neurons of a PoissonStimulus (same shape as
+            compiled).
+        input_weights : array, optional
+            Input synapse weights, with the compiled shape and non-zero pattern.
+
+        Returns
+        -------
+        dict
+            ``(group name, variable) -> array`` in SI units, every array for all copies.
+
+        Raises
+        ------
+        TopologyMismatch
+            If ``network`` has another topology, or ``input_weights`` another pattern.
+        KeyError
+            For an unknown neuron parameter or an initial value of a non-state variable.
+        ValueError
+            If an array has the wrong shape.
+        """
         net = self.network if network is None else network
         if net is not self.network and net.topology_key() != self._topology:
             raise TopologyMismatch(
@@ -734,9 +950,26 @@ class Simulator:
             Same topology as the built one (e.g. a masked/pruned or re-parametrised copy).
         seed : int
             Seed of the noise (the same seed gives the same spikes on the same backend).
-        weights, syn_mask, active, params, syn_params, initial, bias, noise_gain, stimulus,
-        stimulus_weights : optional
-            Overrides (see :meth:`values_for`). Arrays of one copy are tiled to all copies.
+        **overrides
+            Keyword overrides of :meth:`values_for`: ``weights``, ``syn_mask``, ``active``,
+            ``params``, ``syn_params``, ``initial``, ``bias``, ``noise_gain``, ``stimulus``,
+            ``stimulus_weights``, ``input_rates``, ``input_weights``. Arrays of one copy are
+            tiled to all copies.
+
+        Returns
+        -------
+        SimResult
+            Spikes, traces and final state of every copy; ``info`` records device, seed,
+            compilations and wall times (s).
+
+        Raises
+        ------
+        SimulationInterrupted
+            If the run was stopped (Ctrl-C or a signal) before its duration.
+        GPUUnavailable
+            For ``cuda_standalone`` without a usable GPU.
+        BackendError
+            If the standalone binary fails.
         """
         values = self.values_for(network, **overrides)
         for ext in self.extensions:
@@ -838,6 +1071,28 @@ def _reseed_code(device: str, seed_array: str) -> str:
 
 
 def simulate(network: Network, device: str = "runtime", *, duration="1 s", seed: int = 0, **kwargs) -> SimResult:
-    """Build and run once (convenience); use :class:`Simulator` to re-run without rebuilding."""
+    """Build and run once (convenience); use :class:`Simulator` to re-run without rebuilding.
+
+    The simulator's temporary build directory is deleted afterwards (a ``build_dir`` given
+    in ``kwargs`` is kept).
+
+    Parameters
+    ----------
+    network : Network
+        The network to simulate.
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Brian2 device.
+    duration : Quantity or str
+        Simulated time, e.g. ``300*ms`` or ``"300 ms"``.
+    seed : int
+        Seed of the noise.
+    **kwargs
+        Further :class:`Simulator` options (``dt``, ``inputs``, ``copies``, ``record``, ...).
+
+    Returns
+    -------
+    SimResult
+        The result of the run.
+    """
     with Simulator(network, device, duration=duration, **kwargs) as sim:
         return sim.run(seed=seed)

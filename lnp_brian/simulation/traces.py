@@ -46,6 +46,7 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
     Parameters
     ----------
     result : SimResult
+        The simulation whose spikes are filtered.
     tau : float
         Filter time constant (s), e.g. 20e-3.
     sample_times : float array (T,), optional
@@ -64,6 +65,28 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
     Returns
     -------
     float array (T, N)
+        Row k: the filtered spike train of every selected neuron at sample time k
+        (dimensionless: each spike contributes at most 1).
+
+    Raises
+    ------
+    ValueError
+        If ``tau`` is not positive, not exactly one of ``sample_times`` and ``sample_dt``
+        is given, the sample times are empty, not finite or not increasing, no whole step
+        fits in the run, or ``copy`` / ``neurons`` are out of range.
+
+    Examples
+    --------
+    Neuron 0 fires at 50 ms and 150 ms, neuron 1 at 120 ms and 250 ms; samples at the ends of
+    three 100 ms steps:
+
+    >>> from lnp_brian.simulation.results import SimResult
+    >>> r = SimResult(n=2, copies=1, duration=0.3, dt=1e-4,
+    ...               spike_t=np.array([0.05, 0.12, 0.15, 0.25]), spike_i=np.array([0, 1, 0, 1]))
+    >>> filtered_features(r, tau=0.1, sample_dt=0.1)   # row 0, neuron 0: exp(-0.5)
+    array([[0.60653066, 0.        ],
+           [0.82966082, 0.44932896],
+           [0.30521516, 0.77182955]])
     """
     tau = float(tau)
     if not tau > 0:
@@ -115,6 +138,7 @@ def count_features(result, window_starts, window_length: float, copy: int = 0,
     Parameters
     ----------
     result : SimResult
+        The simulation whose spikes are counted.
     window_starts : float array (W,)
         Start of each window (s), e.g. the onset of each image presentation.
     window_length : float
@@ -127,6 +151,23 @@ def count_features(result, window_starts, window_length: float, copy: int = 0,
     Returns
     -------
     int array (W, N)
+        Spikes of every selected neuron (columns) in every window (rows).
+
+    Raises
+    ------
+    ValueError
+        If a window start is not finite, ``window_length`` is not positive, or ``copy`` /
+        ``neurons`` are out of range.
+
+    Examples
+    --------
+    >>> from lnp_brian.simulation.results import SimResult
+    >>> r = SimResult(n=2, copies=1, duration=0.3, dt=1e-4,
+    ...               spike_t=np.array([0.05, 0.12, 0.15, 0.25]), spike_i=np.array([0, 1, 0, 1]))
+    >>> count_features(r, [0.0, 0.1, 0.2], 0.1)
+    array([[1, 0],
+           [1, 1],
+           [0, 1]])
     """
     starts = np.asarray(window_starts, dtype=float).reshape(-1)
     if not np.all(np.isfinite(starts)):

@@ -140,6 +140,24 @@ def lorenz63(n_steps: int, dt: float = 0.03, sigma: float = 10.0, rho: float = 2
     -------
     ndarray (n_steps, 3)
         Columns x, y, z; row k is the state at time ``transient + (k + 1) dt``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_steps`` is not a positive integer, ``dt`` or ``step`` is not positive,
+        ``transient`` is negative, ``x0`` is not 3 finite numbers, or ``method`` is unknown.
+    FloatingPointError
+        If the trajectory diverges.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lorenz63
+    >>> u = lorenz63(1000, seed=0)
+    >>> u.shape
+    (1000, 3)
+    >>> u[:2].round(3)
+    array([[ 5.73 ,  9.645, 14.525],
+           [ 7.035, 11.823, 15.384]])
     """
     if x0 is None:
         x0 = rng(seed, "lorenz63.x0").uniform([-15.0, -20.0, 5.0], [15.0, 20.0, 40.0])
@@ -159,10 +177,11 @@ def rossler(n_steps: int, dt: float = 0.1, a: float = 0.2, b: float = 0.2, c: fl
 
     Parameters
     ----------
-    n_steps, dt, transient, seed, method, step
-        As in :func:`lorenz63`. The default ``dt`` = 0.1 gives about 60 samples per turn
-        of the attractor (period ~6 time units); the transient of 200 time units is ~30
-        turns.
+    n_steps : int
+        Number of samples returned.
+    dt : float, default=0.1
+        Time between samples (time units): about 60 samples per turn of the attractor
+        (period ~6 time units).
     a, b, c : float
         Parameters; the defaults give the classic chaotic band (largest Lyapunov exponent
         about 0.07 per time unit).
@@ -170,11 +189,24 @@ def rossler(n_steps: int, dt: float = 0.1, a: float = 0.2, b: float = 0.2, c: fl
         Initial state. Default: uniform in [-5, 5] x [-5, 5] x [0, 1] with ``seed``
         (starts far from the attractor can escape to infinity; every corner of this box
         and 500 random starts in it were checked to reach the attractor).
+    transient : float, default=200.0
+        Time units integrated and discarded first (~30 turns).
+    seed : int, default=0
+        Seed of the initial state (unused when ``x0`` is given).
+    method : {"rk4", "dop853"}, default="rk4"
+        Integrator, as in :func:`lorenz63`.
+    step : float, default=5e-3
+        Largest internal RK4 step (time units).
 
     Returns
     -------
     ndarray (n_steps, 3)
         Columns x, y, z; row k is the state at time ``transient + (k + 1) dt``.
+
+    Raises
+    ------
+    ValueError, FloatingPointError
+        As in :func:`lorenz63`.
     """
     if x0 is None:
         x0 = rng(seed, "rossler.x0").uniform([-5.0, -5.0, 0.0], [5.0, 5.0, 1.0])
@@ -227,6 +259,23 @@ def mackey_glass(n_steps: int, tau: float = 17.0, beta: float = 0.2, gamma: floa
     -------
     ndarray (n_steps, 1)
         Row k is x at time ``transient + (k + 1) dt sample_every`` (rounded to the grid).
+
+    Raises
+    ------
+    ValueError
+        If ``n_steps`` or ``sample_every`` is not a positive integer, ``dt`` is not
+        positive, ``tau / dt`` is not an integer >= 3, or ``transient`` is negative.
+    FloatingPointError
+        If the solution diverges.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import mackey_glass
+    >>> x = mackey_glass(500, seed=0)
+    >>> x.shape
+    (500, 1)
+    >>> x[:3, 0].round(2)
+    array([1.27, 1.23, 1.18])
     """
     n_steps = _positive_int(n_steps, "mackey_glass: n_steps")
     sample_every = _positive_int(sample_every, "mackey_glass: sample_every")
@@ -280,7 +329,10 @@ def mackey_glass(n_steps: int, tau: float = 17.0, beta: float = 0.2, gamma: floa
 class Split:
     """One chronological block of a :class:`SeriesTask`.
 
-    Attributes
+    ``len(split)`` is the number of samples. Made by :meth:`SeriesTask.split`; not usually
+    built by hand.
+
+    Parameters
     ----------
     name : str
         ``"train"``, ``"val"`` or ``"test"``.
@@ -322,7 +374,9 @@ class SeriesTask:
     NRMSE is the same in normalised and original units (it divides by the target's own
     standard deviation); RMSE is not, so report RMSE after :meth:`denormalise`.
 
-    Attributes
+    Build one with :func:`make_series_task` rather than by hand.
+
+    Parameters
     ----------
     series : float array (T, d)
         The original series.
@@ -332,8 +386,19 @@ class SeriesTask:
         (0, end of train, end of validation, T): the blocks are [bounds[i], bounds[i+1]).
     mean, std : float arrays (d,)
         Training-block statistics used for normalisation.
-    name : str
+    name : str, default="series"
         For reports.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lorenz63, make_series_task
+    >>> task = make_series_task(lorenz63(1000), horizon=1)
+    >>> task
+    <SeriesTask series: h=1, 1000 x 3, blocks (0, 600, 800, 1000)>
+    >>> task.train, task.test
+    (<Split train: 599 samples x 3 variables>, <Split test: 199 samples x 3 variables>)
+    >>> task.train.targets.shape, task.normalised.shape
+    ((599, 3), (1000, 3))
     """
 
     series: np.ndarray
@@ -350,6 +415,7 @@ class SeriesTask:
 
     @property
     def dim(self) -> int:
+        """Number of variables d of the series."""
         return self.series.shape[1]
 
     @property
@@ -358,13 +424,53 @@ class SeriesTask:
         return self.normalise(self.series)
 
     def normalise(self, x) -> np.ndarray:
+        """Map values in series units to training units (per-variable z-scores).
+
+        Parameters
+        ----------
+        x : array (..., d)
+            Values in the series' original units.
+
+        Returns
+        -------
+        ndarray
+            ``(x - mean) / std`` with the training block's statistics, same shape as ``x``.
+        """
         return (np.asarray(x, float) - self.mean) / self.std
 
     def denormalise(self, z) -> np.ndarray:
-        """Map normalised values (inputs, targets or predictions) back to series units."""
+        """Map normalised values (inputs, targets or predictions) back to series units.
+
+        Parameters
+        ----------
+        z : array (..., d)
+            Values in training units.
+
+        Returns
+        -------
+        ndarray
+            ``z * std + mean``, same shape as ``z``.
+        """
         return np.asarray(z, float) * self.std + self.mean
 
     def split(self, which: str) -> Split:
+        """One chronological block, computed once and cached.
+
+        Parameters
+        ----------
+        which : {"train", "val", "test"}
+            The block.
+
+        Returns
+        -------
+        Split
+            Its sample indices, normalised inputs u(t) and targets u(t + h).
+
+        Raises
+        ------
+        ValueError
+            If ``which`` is not one of the three names.
+        """
         names = ("train", "val", "test")
         if which not in names:
             raise ValueError(f"split must be one of {names}, got {which!r}")
@@ -378,18 +484,28 @@ class SeriesTask:
 
     @property
     def train(self) -> Split:
+        """The training block, ``split("train")``."""
         return self.split("train")
 
     @property
     def val(self) -> Split:
+        """The validation block, ``split("val")``."""
         return self.split("val")
 
     @property
     def test(self) -> Split:
+        """The test block, ``split("test")``."""
         return self.split("test")
 
     def describe(self) -> dict:
-        """JSON-friendly summary for run records."""
+        """JSON-friendly summary for run records.
+
+        Returns
+        -------
+        dict
+            ``name``, ``horizon``, ``length`` (T), ``dim``, ``bounds``, and the training
+            ``mean`` and ``std`` per variable as lists.
+        """
         return {"name": self.name, "horizon": int(self.horizon), "length": int(len(self.series)),
                 "dim": int(self.dim), "bounds": [int(b) for b in self.bounds],
                 "mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -408,8 +524,27 @@ def make_series_task(series, horizon: int, train: float = 0.6, val: float = 0.2,
     train, val, test : float
         Fractions of the series in each block (each > 0, summing to 1). The train and
         validation blocks have ``floor(fraction * T)`` samples; the test block the rest.
-    name : str
+    name : str, default="series"
         Name for reports.
+
+    Returns
+    -------
+    SeriesTask
+        The task, holding a read-only copy of the series.
+
+    Raises
+    ------
+    ValueError
+        If the series is not (T,) or (T, d) with T >= 2, has NaN or infinite values, the
+        fractions are not positive or do not sum to 1, a block is too short to hold one
+        (t, t + h) pair, or a variable is constant in the training block.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lorenz63, make_series_task
+    >>> task = make_series_task(lorenz63(1000), horizon=10, name="lorenz63")
+    >>> task.bounds, len(task.train), len(task.val), len(task.test)
+    ((0, 600, 800, 1000), 590, 190, 190)
     """
     x = np.array(series, dtype=float)  # a copy: it is made read-only below
     if x.ndim == 1:
@@ -442,23 +577,25 @@ def make_series_task(series, horizon: int, train: float = 0.6, val: float = 0.2,
 class BaselineResult:
     """Test-block performance of a baseline forecaster.
 
-    Attributes
+    Parameters
     ----------
     name : str
-        ``"persistence"`` or ``"ridge"``.
+        ``"persistence"``, ``"ridge"`` or ``"esn"``.
     horizon : int
         h in samples.
     nrmse : float
         Test NRMSE averaged over variables (:func:`lnp_brian.tasks.metrics.nrmse`).
     nrmse_per_variable : float array (d,)
+        Test NRMSE of each variable.
     rmse : float
         Test RMSE in the series' original units, averaged over variables.
     val_nrmse : float
         Validation NRMSE (for ridge: of the chosen alpha).
     prediction : float array (n_test, d)
         Normalised test predictions (``task.denormalise`` maps them back).
-    params : dict
-        What was chosen or fixed (ridge: ``alpha``, ``lags``, ``alphas``).
+    params : dict, optional
+        What was chosen or fixed (ridge: ``alpha``, ``lags``, ``alphas``; see
+        :func:`lnp_brian.tasks.esn.esn_baseline` for the ESN's).
     """
 
     name: str
@@ -471,7 +608,14 @@ class BaselineResult:
     params: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """JSON-friendly scalars (no prediction array)."""
+        """JSON-friendly scalars (no prediction array).
+
+        Returns
+        -------
+        dict
+            ``name``, ``horizon``, ``nrmse``, ``nrmse_per_variable`` (list), ``rmse``,
+            ``val_nrmse`` and the entries of ``params`` (arrays as lists).
+        """
         return {"name": self.name, "horizon": int(self.horizon), "nrmse": float(self.nrmse),
                 "nrmse_per_variable": [float(v) for v in self.nrmse_per_variable],
                 "rmse": float(self.rmse), "val_nrmse": float(self.val_nrmse),
@@ -493,6 +637,24 @@ def persistence_baseline(task: SeriesTask) -> BaselineResult:
     """Predict that nothing changes: u(t + h) = u(t).
 
     The floor every forecaster must beat; on a smooth series it is already good at h = 1.
+
+    Parameters
+    ----------
+    task : SeriesTask
+        The forecasting task (:func:`make_series_task`).
+
+    Returns
+    -------
+    BaselineResult
+        ``name`` "persistence", test ``nrmse`` and ``rmse``, ``val_nrmse``, empty ``params``.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lorenz63, make_series_task, persistence_baseline
+    >>> task = make_series_task(lorenz63(1000), horizon=1)
+    >>> result = persistence_baseline(task)
+    >>> result.name, round(result.nrmse, 3)
+    ('persistence', 0.225)
     """
     from .metrics import nrmse
 
@@ -506,6 +668,32 @@ def lagged_features(task: SeriesTask, split: str, lags: int) -> np.ndarray:
     Lags reach back into earlier blocks where needed: those are past observations, known at
     prediction time, not targets. Before the start of the series the first sample is
     repeated (this only touches the first ``lags - 1`` training rows).
+
+    Parameters
+    ----------
+    task : SeriesTask
+        The forecasting task.
+    split : {"train", "val", "test"}
+        Which block's inputs.
+    lags : int
+        Number of samples per row (>= 1), newest first.
+
+    Returns
+    -------
+    ndarray (n, lags * d)
+        One row per input of the block: the d variables at lag 0, then at lag 1, ...
+
+    Raises
+    ------
+    ValueError
+        If ``lags`` is not a positive integer or ``split`` is unknown.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lagged_features, lorenz63, make_series_task
+    >>> task = make_series_task(lorenz63(1000), horizon=1)
+    >>> lagged_features(task, "val", lags=3).shape
+    (199, 9)
     """
     lags = _positive_int(lags, "lags")
     z = task.normalised
@@ -529,6 +717,35 @@ def ridge_baseline(task: SeriesTask, lags: int = 6,
     0.005 with the chosen alpha (always the smallest, 1e-6) but 0.010 at alpha 0.01 and
     0.016 at alpha 0.1 - the lagged features are nearly collinear, so the number depends on
     the regularisation; hard at h = 10: 0.75 (chosen alpha) to 0.81 (alpha 0.1).
+
+    Parameters
+    ----------
+    task : SeriesTask
+        The forecasting task (:func:`make_series_task`).
+    lags : int, default=6
+        Number of past samples per feature row.
+    alphas : sequence of float, default=10 values from 1e-6 to 1e3 (log-spaced)
+        Ridge penalties tried (each >= 0).
+
+    Returns
+    -------
+    BaselineResult
+        ``name`` "ridge", test ``nrmse`` and ``rmse``, ``val_nrmse`` of the chosen alpha;
+        ``params``: ``alpha`` (chosen), ``lags``, ``alphas``.
+
+    Raises
+    ------
+    ValueError
+        If ``alphas`` is empty or negative, ``lags`` is not a positive integer, or the
+        training block is too short for ``lags``.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import lorenz63, make_series_task, ridge_baseline
+    >>> task = make_series_task(lorenz63(1000), horizon=1)
+    >>> result = ridge_baseline(task, lags=2, alphas=[1e-6, 1e-3, 1.0])
+    >>> result.params["alpha"], round(result.nrmse, 2)
+    (1e-06, 0.03)
     """
     from sklearn.linear_model import Ridge
 
@@ -558,18 +775,20 @@ def ridge_baseline(task: SeriesTask, lags: int = 6,
 class ClassifierBaselineResult:
     """Test performance of an image-classification baseline.
 
-    Attributes
+    Parameters
     ----------
     name : str
         ``"pixels_logistic"``.
     accuracy : float
         Test accuracy.
     train_accuracy : float
+        Accuracy on the training samples.
     cv_accuracy : float
-        Mean cross-validated accuracy of the chosen C on the training samples.
+        Mean cross-validated accuracy of the chosen C on the training samples (NaN when
+        no search ran).
     prediction : int array (n_test,)
         Predicted test labels.
-    params : dict
+    params : dict, optional
         ``C`` (chosen), ``Cs``, ``cv``, ``features``, ``n_train``, ``n_test``, ``seed``.
     """
 
@@ -581,7 +800,14 @@ class ClassifierBaselineResult:
     params: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """JSON-friendly scalars (no prediction array)."""
+        """JSON-friendly scalars (no prediction array).
+
+        Returns
+        -------
+        dict
+            ``name``, ``accuracy``, ``train_accuracy``, ``cv_accuracy`` and the entries of
+            ``params``.
+        """
         return {"name": self.name, "accuracy": float(self.accuracy),
                 "train_accuracy": float(self.train_accuracy), "cv_accuracy": float(self.cv_accuracy),
                 **self.params}
@@ -600,27 +826,38 @@ def logistic_pixels_baseline(train_images, train_labels, test_images, test_label
     ``cv``-fold stratified cross-validation (shuffled with ``seed``) on the training
     samples only, refitted on all of them, scored once on the test samples.
 
-    Measured: digits, 300 train / 200 test (the quick split of
-    ``ImageTaskRunner.digits``): test accuracy 0.96 (tests/test_esn.py).
-
     Parameters
     ----------
     train_images, test_images : arrays (n, ...)
         Images (any shape after the first axis; the same for both), floats in [0, 1] or
         uint8.
     train_labels, test_labels : int arrays (n,)
-    seed : int
+        Class labels of the training and test images.
+    seed : int, default=0
         Seed of the cross-validation folds.
-    Cs : sequence of float
+    Cs : sequence of float, default=6 values from 1e-3 to 1e2 (log-spaced)
         Candidate inverse regularisation strengths.
-    cv : int
+    cv : int, default=5
         Folds.
-    max_iter : int
+    max_iter : int, default=1000
         lbfgs iterations.
 
     Returns
     -------
     ClassifierBaselineResult
+        Test and training accuracy, the chosen C's cross-validated accuracy, the test
+        predictions and the settings.
+
+    Raises
+    ------
+    ValueError
+        If the images are not (n, ...) arrays with n >= 1 in [0, 1] or uint8, train and test
+        images differ in size, or the label counts do not match the image counts.
+
+    Notes
+    -----
+    Measured: digits, 300 train / 200 test (the quick split of
+    ``ImageTaskRunner.digits``): test accuracy 0.96 (tests/test_esn.py).
     """
     from .metrics import accuracy
     from .readout import ClassifierReadout
@@ -661,6 +898,13 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
         Pixel intensities scaled from 0..16 to [0, 1].
     labels : int array (1797,)
         Digit 0-9.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.datasets import digits
+    >>> images, labels = digits()
+    >>> images.shape, float(images.max()), labels[:5].tolist()
+    ((1797, 8, 8), 1.0, [0, 1, 2, 3, 4])
     """
     from sklearn.datasets import load_digits
 
@@ -671,10 +915,35 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 def stratified_split(images, labels, test_fraction: float = 0.25, seed: int = 0):
     """Seeded train/test split keeping every class's proportion in both parts.
 
+    Parameters
+    ----------
+    images : array (n, ...)
+        Images (or any samples).
+    labels : array (n,)
+        Class labels; every class needs at least two samples.
+    test_fraction : float, default=0.25
+        Fraction of the samples in the test part, in (0, 1).
+    seed : int, default=0
+        Seed of the shuffling.
+
     Returns
     -------
-    images_train, images_test, labels_train, labels_test
+    images_train, images_test, labels_train, labels_test : ndarray
         In scikit-learn's ``train_test_split`` order.
+
+    Raises
+    ------
+    ValueError
+        If images and labels differ in number or ``test_fraction`` is outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lnp_brian.tasks.datasets import digits, stratified_split
+    >>> images, labels = digits()
+    >>> x_tr, x_te, y_tr, y_te = stratified_split(images[:100], labels[:100], test_fraction=0.2)
+    >>> x_tr.shape, x_te.shape, np.bincount(y_te).tolist()
+    ((80, 8, 8), (20, 8, 8), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
     """
     from sklearn.model_selection import train_test_split
 
@@ -705,6 +974,21 @@ def poisson_rates(images, max_rate) -> np.ndarray:
     -------
     float array, same shape as ``images``
         Rates in Hz.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rate`` is not a finite rate >= 0, or the images are neither floats in
+        [0, 1] nor uint8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lnp_brian.tasks.datasets import poisson_rates
+    >>> poisson_rates(np.array([0.0, 0.5, 1.0]), "100 Hz")
+    array([  0.,  50., 100.])
+    >>> poisson_rates(np.array([0, 255], dtype=np.uint8), 50)
+    array([ 0., 50.])
     """
     if isinstance(max_rate, numbers.Real) and not isinstance(max_rate, bool):
         rate = float(max_rate)
@@ -858,14 +1142,15 @@ def load_cifar(path, kind: str = "cifar10", split: str = "train", limit: int | N
     path : str or Path
         The extracted folder (``cifar-10-batches-py`` / ``cifar-100-python``) or the folder
         that contains it.
-    kind : {"cifar10", "cifar100"}
-    split : {"train", "test"}
+    kind : {"cifar10", "cifar100"}, default="cifar10"
+        Which dataset.
+    split : {"train", "test"}, default="train"
         CIFAR-10: ``data_batch_1`` .. ``data_batch_5`` or ``test_batch``; CIFAR-100:
         ``train`` or ``test``.
     limit : int, optional
         Return only the first ``limit`` images (batches after the one that reaches it are
         not read, and need not exist).
-    label : {"fine", "coarse"}
+    label : {"fine", "coarse"}, default="fine"
         CIFAR-100 only: 100 fine classes or 20 superclasses.
 
     Returns
@@ -873,6 +1158,16 @@ def load_cifar(path, kind: str = "cifar10", split: str = "train", limit: int | N
     images : uint8 array (N, 32, 32, 3)
         Height x width x RGB, 0..255 (:func:`poisson_rates` accepts them as they are).
     labels : int array (N,)
+        Class indices.
+
+    Raises
+    ------
+    CifarFileError
+        If the folder or a needed batch file is missing, or a file is not a well-formed
+        CIFAR batch (including pickles that ask for anything but arrays and bytes).
+    ValueError
+        If ``kind``, ``split`` or ``label`` is unknown, or ``limit`` is not a positive
+        integer.
     """
     folder, files = _cifar_folder(path, kind)
     if split not in files:
@@ -918,7 +1213,26 @@ def write_cifar_batch(path, images, labels, kind: str = "cifar10", coarse_labels
         Height x width x RGB images, or rows already in the file layout.
     labels : int array (N,)
         CIFAR-10 labels, or CIFAR-100 fine labels.
-    coarse_labels : int array (N,), required for CIFAR-100
+    kind : {"cifar10", "cifar100"}, default="cifar10"
+        Format of the batch (which label keys it has).
+    coarse_labels : int array (N,), optional
+        CIFAR-100 superclass labels; required for ``kind="cifar100"``.
+    batch_label : str, default="lnp_brian batch"
+        Stored as ``b'batch_label'`` (latin-1 encoded).
+    filenames : sequence of str or bytes, optional
+        One per image; default ``image_00000.png``, ``image_00001.png``, ...
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown, the images are not uint8 of shape (N, 32, 32, 3) or
+        (N, 3072), labels are missing, not N integers or out of range, or the number of
+        filenames differs from N.
     """
     if kind not in _LABEL_KEYS:
         raise ValueError(f"kind must be one of {sorted(_LABEL_KEYS)}, got {kind!r}")

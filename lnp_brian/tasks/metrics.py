@@ -43,9 +43,26 @@ def rmse(y_true, y_pred, multioutput: str = "uniform_average"):
     ----------
     y_true, y_pred : arrays (n_samples,) or (n_samples, n_variables)
         In the same units; the result is in those units.
-    multioutput : {"uniform_average", "raw_values"}
+    multioutput : {"uniform_average", "raw_values"}, default="uniform_average"
         Average over variables (as scikit-learn's ``root_mean_squared_error``) or return
         the per-variable array.
+
+    Returns
+    -------
+    float or ndarray of shape (n_variables,)
+        The RMSE in the units of ``y_true``: averaged over variables, or one per variable
+        for ``multioutput="raw_values"``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, are not 1-D or 2-D, or ``multioutput`` is unknown.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.metrics import rmse
+    >>> round(rmse([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]), 4)
+    0.5774
     """
     a, b = _pair(y_true, y_pred, "rmse")
     return _reduce(np.sqrt(np.mean((a - b) ** 2, axis=0)), multioutput, "rmse")
@@ -64,7 +81,33 @@ def nrmse(y_true, y_pred, multioutput: str = "uniform_average"):
     ----------
     y_true, y_pred : arrays (n_samples,) or (n_samples, n_variables)
         Held-out targets and predictions.
-    multioutput : {"uniform_average", "raw_values"}
+    multioutput : {"uniform_average", "raw_values"}, default="uniform_average"
+        Average over variables or return the per-variable array.
+
+    Returns
+    -------
+    float or ndarray of shape (n_variables,)
+        The unit-free NRMSE: averaged over variables, or one per variable for
+        ``multioutput="raw_values"``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or are not 1-D or 2-D, a target variable is constant (its
+        standard deviation is 0), or ``multioutput`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lnp_brian.tasks.metrics import nrmse
+    >>> round(nrmse([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0]), 4)
+    0.4472
+
+    Predicting the mean gives 1; with ``raw_values`` each variable is scored on its own:
+
+    >>> y = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 3.0]])
+    >>> nrmse(y, np.full_like(y, y.mean(axis=0)), multioutput="raw_values")
+    array([1., 1.])
     """
     a, b = _pair(y_true, y_pred, "nrmse")
     std = a.std(axis=0)
@@ -75,7 +118,29 @@ def nrmse(y_true, y_pred, multioutput: str = "uniform_average"):
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Fraction of samples whose predicted label equals the true one."""
+    """Fraction of samples whose predicted label equals the true one.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays (n_samples,)
+        True and predicted labels (any comparable type: ints, strings).
+
+    Returns
+    -------
+    float
+        Accuracy in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, not 1-D or of different lengths.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.metrics import accuracy
+    >>> accuracy([0, 1, 2, 2], [0, 1, 1, 2])
+    0.75
+    """
     a, b = np.asarray(y_true), np.asarray(y_pred)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"accuracy: expected two non-empty label arrays (n,) of the same "
@@ -85,8 +150,10 @@ def accuracy(y_true, y_pred) -> float:
 
 # ------------------------------------------------------------------------------------------
 def input_fan_out(source, target, n_sources: int, active=None) -> np.ndarray:
-    """Number of input synapses leaving each input source, counting only those onto active
-    network neurons (an input synapse onto a pruned neuron performs no work).
+    """Number of input synapses leaving each input source onto active network neurons.
+
+    Only synapses onto active neurons count: an input synapse onto a pruned neuron performs
+    no work.
 
     Parameters
     ----------
@@ -96,6 +163,25 @@ def input_fan_out(source, target, n_sources: int, active=None) -> np.ndarray:
         Number of input sources.
     active : bool array (n,), optional
         ``network.active``; default: every target counts.
+
+    Returns
+    -------
+    ndarray of int, shape (n_sources,)
+        Live input synapses leaving each input source.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` and ``target`` are not 1-D arrays of equal length, or a source index
+        lies outside ``[0, n_sources)``.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.metrics import input_fan_out
+    >>> input_fan_out([0, 0, 1, 2], [0, 3, 1, 2], n_sources=3)
+    array([2, 1, 1])
+    >>> input_fan_out([0, 0, 1, 2], [0, 3, 1, 2], n_sources=3, active=[True, False, True, True])
+    array([2, 0, 1])
     """
     source = np.asarray(source, dtype=np.int64)
     target = np.asarray(target, dtype=np.int64)
@@ -158,6 +244,13 @@ def sops(result, network, *, input_synapses=None, readout_size: int = 0, copy: i
     dict
         ``recurrent``, ``input``, ``readout``, ``total`` (SOPs per sample) and ``spikes``
         (spikes of active neurons per sample).
+
+    Raises
+    ------
+    ValueError
+        If the result and the network differ in size, ``copy`` is out of range,
+        ``readout_size`` is negative, ``per_sample`` is not positive, or ``input_synapses``
+        is not a pair of equal-length non-negative 1-D arrays.
     """
     if result.n != network.n:
         raise ValueError(f"sops: the result has {result.n} neurons per copy but the network "
@@ -204,6 +297,12 @@ def counts(network, readout_size: int = 0, input_synapses=0) -> dict:
         ``neurons``, ``synapses`` (network alone: active neurons; recurrent + input
         synapses), ``readout_neurons``, ``readout_synapses``, ``neurons_with_readout``,
         ``synapses_with_readout``, and the parts ``recurrent_synapses``, ``input_synapses``.
+
+    Raises
+    ------
+    ValueError
+        If ``readout_size`` or the number of input synapses is negative, or the pair is
+        malformed.
     """
     if readout_size < 0:
         raise ValueError(f"counts: readout_size must be >= 0, got {readout_size}")

@@ -22,8 +22,8 @@ matrices from any source (NumPy reservoirs in the tests, recorded features, ...)
 on one compiled :class:`~lnp_brian.simulation.simulator.Simulator` build, re-run with new inputs, and
 returns a :class:`QualityResult`.
 
-How the estimates are kept honest
----------------------------------
+**How the estimates are kept honest.**
+
 - MC readouts are fitted on the first part of the samples and scored on the rest
   (``train_fraction``), so a readout with as many weights as samples cannot inflate the
   score by fitting noise. Each delay's ridge penalty is chosen by leave-one-out correlation
@@ -65,7 +65,15 @@ DEFAULT_FEATURE_TAUS = (5e-3, 20e-3, 50e-3)
 
 
 class QualityOptionError(ValueError):
-    """An option of :func:`reservoir_quality` that cannot be used; ``option`` names it."""
+    """An option of :func:`reservoir_quality` that cannot be used; ``option`` names it.
+
+    Parameters
+    ----------
+    option : str
+        Name of the bad option (e.g. ``"max_delay"``); stored as ``self.option``.
+    message : str
+        What is wrong with the value and what is expected.
+    """
 
     def __init__(self, option: str, message: str):
         self.option = option
@@ -79,7 +87,7 @@ class QualityOptionError(ValueError):
 class MemoryCapacity:
     """Memory capacity of a state matrix (see :func:`memory_capacity`).
 
-    Attributes
+    Parameters
     ----------
     total : float
         MC = sum of ``r2`` (dimensionless; at most the number of linearly independent
@@ -99,6 +107,7 @@ class MemoryCapacity:
     threshold : float
         Smallest r^2 that counts (0 without a significance test).
     n_train, n_test, n_features : int
+        Rows that trained and scored the readouts, and columns of the state matrix.
     """
 
     total: float
@@ -113,6 +122,13 @@ class MemoryCapacity:
     n_features: int
 
     def to_dict(self) -> dict:
+        """Plain JSON-serialisable numbers and lists.
+
+        Returns
+        -------
+        dict
+            Every field, arrays as lists of float or int.
+        """
         return {"total": float(self.total), "r2": [float(x) for x in self.r2],
                 "r2_raw": [float(x) for x in self.r2_raw],
                 "correlation": [float(x) for x in self.correlation],
@@ -186,6 +202,13 @@ def memory_capacity(states, u, max_delay: int, *, train_fraction: float = 0.5, a
     -------
     MemoryCapacity
         ``total`` (MC), per-delay ``r2`` (clipped) and ``r2_raw``, chosen ``alpha``, sizes.
+
+    Raises
+    ------
+    ValueError
+        If ``states`` is not a finite 2-D array, ``u`` does not have one finite value per
+        row, an option is out of range, ``blocks`` does not add up to the columns, or too
+        few rows remain to train (2) and test (3) the readouts.
 
     Examples
     --------
@@ -317,9 +340,32 @@ def _column_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def singular_values(states, *, center: bool = False) -> np.ndarray:
     """Singular values (descending) of a state matrix (m, N): one row per input stream.
 
-    ``center=True`` subtracts the mean state over the m rows first (the affine rank, the
-    one that matters for a readout with an intercept; it differs from the plain rank by at
-    most 1)."""
+    Parameters
+    ----------
+    states : float array (m, N)
+        Row i: the state (or feature vector) at the end of input stream i.
+    center : bool, default=False
+        Subtract the mean state over the m rows first (the affine rank, the one that
+        matters for a readout with an intercept; it differs from the plain rank by at
+        most 1).
+
+    Returns
+    -------
+    float array (min(m, N),)
+        Singular values, largest first, in the unit of the states.
+
+    Raises
+    ------
+    ValueError
+        If ``states`` is not a finite 2-D array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lnp_brian.tasks.quality import singular_values
+    >>> singular_values(np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]))
+    array([4., 3.])
+    """
     x = _as_states(states)
     if center:
         x = x - x.mean(axis=0)
@@ -327,7 +373,36 @@ def singular_values(states, *, center: bool = False) -> np.ndarray:
 
 
 def numerical_rank(s, *, rtol: float = DEFAULT_RTOL, tol: float | None = None) -> int:
-    """Number of singular values ``s`` above ``tol`` (default ``rtol * max(s)``)."""
+    """Number of singular values ``s`` above a tolerance.
+
+    Parameters
+    ----------
+    s : array of float
+        Singular values (:func:`singular_values`), any order.
+    rtol : float in [0, 1), default=DEFAULT_RTOL (0.01)
+        Relative tolerance: values above ``rtol * max(s)`` count. Ignored when ``tol`` is
+        given.
+    tol : float, optional
+        Absolute tolerance (unit of ``s``), >= 0.
+
+    Returns
+    -------
+    int
+        The numerical rank; 0 for an empty or all-zero ``s``.
+
+    Raises
+    ------
+    ValueError
+        If ``rtol`` is outside [0, 1) or ``tol`` is negative or not finite.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.quality import numerical_rank
+    >>> numerical_rank([10.0, 1.0, 0.05])               # 0.05 < 1 % of 10
+    2
+    >>> numerical_rank([10.0, 1.0, 0.05], rtol=1e-3), numerical_rank([10.0, 1.0, 0.05], tol=2.0)
+    (3, 1)
+    """
     s = np.asarray(s, dtype=float)
     if tol is None:
         if not (isinstance(rtol, numbers.Real) and 0 <= rtol < 1):
@@ -339,8 +414,29 @@ def numerical_rank(s, *, rtol: float = DEFAULT_RTOL, tol: float | None = None) -
 
 
 def effective_rank(s) -> float:
-    """Roy & Vetterli's (2007) effective rank exp(H(p)), p = s / sum(s): a threshold-free
-    companion of :func:`numerical_rank` (1 for one direction, k for k equal ones)."""
+    """Roy & Vetterli's (2007) effective rank exp(H(p)), p = s / sum(s).
+
+    A threshold-free companion of :func:`numerical_rank` (1 for one direction, k for k
+    equal ones).
+
+    Parameters
+    ----------
+    s : array of float
+        Singular values (>= 0).
+
+    Returns
+    -------
+    float
+        Between 1 and the number of non-zero values; 0 when all are 0.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.quality import effective_rank
+    >>> round(effective_rank([1.0, 1.0, 1.0]), 3), effective_rank([5.0, 0.0])
+    (3.0, 1.0)
+    >>> round(effective_rank([10.0, 1.0, 0.05]), 3)
+    1.394
+    """
     s = np.asarray(s, dtype=float)
     total = s.sum()
     if total <= 0:
@@ -350,14 +446,15 @@ def effective_rank(s) -> float:
 
 
 def kernel_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None = None, center: bool = False) -> int:
-    """Kernel rank (Legenstein & Maass 2007): the numerical rank of the states reached
-    after m *different* input streams.
+    """Kernel rank (Legenstein & Maass 2007) of a state matrix.
+
+    The numerical rank of the states reached after m *different* input streams.
 
     Parameters
     ----------
     states : float array (m, N)
         Row i: the reservoir state (or feature vector) at the end of input stream i.
-    rtol : float
+    rtol : float, default=DEFAULT_RTOL (0.01)
         Singular values above ``rtol`` times the largest count (default 1 %): the states of a
         noisy reservoir never have an exactly deficient matrix, so a relative tolerance
         decides which directions are above the noise.
@@ -365,7 +462,7 @@ def kernel_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None = None,
         Absolute tolerance instead (same unit as the states); use one tolerance for the
         kernel and the generalisation matrix to compare them (as :func:`reservoir_quality`
         does).
-    center : bool
+    center : bool, default=False
         Subtract the mean state first (see :func:`singular_values`).
 
     Returns
@@ -388,8 +485,9 @@ def kernel_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None = None,
 
 def generalization_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None = None,
                         center: bool = False) -> int:
-    """Generalisation rank (Legenstein & Maass 2007): the numerical rank of the states
-    reached after m *noisy versions of one* input stream.
+    """Generalisation rank (Legenstein & Maass 2007) of a state matrix.
+
+    The numerical rank of the states reached after m *noisy versions of one* input stream.
 
     Same computation as :func:`kernel_rank` (see there for ``rtol``, ``tol``, ``center``),
     different input: a low value means the reservoir maps small input differences to nearby
@@ -400,6 +498,13 @@ def generalization_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None
     ----------
     states : float array (m, N)
         Row i: the state at the end of noisy copy i of the stream.
+    rtol : float, default=DEFAULT_RTOL (0.01)
+        Relative tolerance, as in :func:`kernel_rank`.
+    tol : float, optional
+        Absolute tolerance (unit of the states); use the kernel matrix's to compare the
+        two ranks.
+    center : bool, default=False
+        Subtract the mean state first (see :func:`singular_values`).
 
     Returns
     -------
@@ -425,7 +530,10 @@ def generalization_rank(states, *, rtol: float = DEFAULT_RTOL, tol: float | None
 class QualityResult:
     """Memory capacity, kernel rank and generalisation rank of one network.
 
-    Attributes
+    Made by :func:`reservoir_quality`; :meth:`to_dict` gives the JSON record and
+    :meth:`summary` one line.
+
+    Parameters
     ----------
     memory_capacity : float
         MC (dimensionless, in input steps), at most ``n_features``.
@@ -458,11 +566,12 @@ class QualityResult:
     runs : int
         Simulations of that one build.
     wall_seconds : float
+        Wall time of the whole measurement, building included.
     settings : dict
         Every option, in SI units, and the seeds.
-    memory : MemoryCapacity
+    memory : MemoryCapacity, optional
         The full MC estimate (chosen penalties, threshold, sample counts).
-    kernel_states, generalization_states : float arrays (m, N)
+    kernel_states, generalization_states : float arrays (m, N), optional
         The two state matrices (rows: streams / copies), for other rank criteria; not in
         :meth:`to_dict`.
     """
@@ -492,10 +601,18 @@ class QualityResult:
 
     @property
     def delays(self) -> np.ndarray:
+        """The delays 1..K of ``r2``, in samples."""
         return np.arange(1, len(self.r2) + 1)
 
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable numbers, lists and strings."""
+        """Plain JSON-serialisable numbers, lists and strings.
+
+        Returns
+        -------
+        dict
+            Every field except the state matrices, arrays as lists, ``settings`` made
+            JSON-safe and ``memory`` as :meth:`MemoryCapacity.to_dict`.
+        """
         return {"memory_capacity": float(self.memory_capacity),
                 "r2": [float(x) for x in self.r2], "r2_raw": [float(x) for x in self.r2_raw],
                 "delays": [int(k) for k in self.delays],
@@ -513,6 +630,14 @@ class QualityResult:
                 "memory": None if self.memory is None else self.memory.to_dict()}
 
     def summary(self) -> str:
+        """One line for logs: MC, ranks and activity.
+
+        Returns
+        -------
+        str
+            E.g. ``"MC 12.34 (N = 900 features), kernel rank 150, generalisation rank 20
+            (m = 200), 1.2 spikes/neuron/sample"``.
+        """
         return (f"MC {self.memory_capacity:.2f} (N = {self.n_features} features), kernel rank "
                 f"{self.kernel_rank}, generalisation rank {self.generalization_rank} (m = {self.m}), "
                 f"{self.spikes_per_neuron_per_sample:.3g} spikes/neuron/sample")
@@ -572,13 +697,68 @@ def quality_options(*, n_samples: int = 2000, sample_time=_SERIES["sample_time"]
                     feature_taus=DEFAULT_FEATURE_TAUS, train_fraction: float = 0.5,
                     significance: float | None = 1e-3, rtol: float = DEFAULT_RTOL,
                     input_dim="amp", dt: float | None = None) -> dict:
-    """Check the options of :func:`reservoir_quality` (it calls this; so does the command
-    line, before it creates anything). Returns them in SI units; raises
-    :class:`QualityOptionError` naming the first bad option.
+    """Check the options of :func:`reservoir_quality`.
 
-    ``input_dim`` is the dimension of the model's input current (``input_gain`` must have
-    it); ``dt`` the simulation step in seconds (``sample_time`` must be a whole multiple of
-    it; None: not checked)."""
+    :func:`reservoir_quality` calls this; so does the command line, before it creates
+    anything. The options have the meaning and defaults of the :func:`reservoir_quality`
+    parameters of the same name.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Samples of the MC sequence and per run (>= 10).
+    sample_time : str or Quantity, default="50 ms"
+        Presentation time of one input value; must carry units.
+    input_gain : str or Quantity, default="3200 pA"
+        Current per unit of u, in the dimension ``input_dim``; > 0.
+    input_fraction : float in (0, 1], default=1.0
+        Fraction of neurons receiving the input.
+    max_delay : int, default=40
+        Largest MC delay (>= 1), well below ``n_samples``.
+    streams : int, default=200
+        m, streams and noisy copies (>= 2).
+    stream_length : int, default=20
+        Samples per stream (1 .. ``n_samples``).
+    stream_noise : float, default=0.05
+        Noise standard deviation of the copies, in units of u (>= 0).
+    washout : int, default=20
+        Discarded samples per run (>= 0).
+    feature_taus : str, Quantity or float (s), or a sequence of them, default=(5, 20, 50) ms
+        Filter time constants; plain numbers are seconds.
+    train_fraction : float in (0, 1), default=0.5
+        Fraction of the usable MC rows that train the readouts.
+    significance : float in (0, 1) or None, default=1e-3
+        Level of the MC significance test (None: no test).
+    rtol : float in [0, 1), default=DEFAULT_RTOL (0.01)
+        Rank tolerance relative to the largest kernel singular value.
+    input_dim : str, default="amp"
+        Dimension of the model's input current (``input_gain`` must have it).
+    dt : float, optional
+        Simulation step in seconds; ``sample_time`` must be a whole multiple of it. None:
+        not checked.
+
+    Returns
+    -------
+    dict
+        The values by option name, in SI units (``sample_time`` and ``feature_taus`` in s,
+        ``input_gain`` in A for a current).
+
+    Raises
+    ------
+    QualityOptionError
+        Naming the first bad option.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.quality import quality_options
+    >>> o = quality_options(n_samples=500, sample_time="20 ms", feature_taus=["5 ms", 0.05], dt=1e-4)
+    >>> o["sample_time"], o["input_gain"], o["feature_taus"]
+    (0.02, 3.2e-09, [0.005, 0.05])
+    >>> quality_options(n_samples=500, max_delay=600)
+    Traceback (most recent call last):
+        ...
+    lnp_brian.tasks.quality.QualityOptionError: max_delay 600 leaves too few samples of n_samples 500 ...
+    """
     from brian2.units.fundamentalunits import Quantity
 
     from ..core.units import UnitError, parse_quantity
@@ -678,9 +858,9 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     :func:`lnp_brian.tasks.runners.plasticity_amplitudes`), so every run sees the same network.
 
     Features: the spike trains of the active neurons filtered with each time constant of
-    ``feature_taus`` (:func:`lnp_brian.tasks.readout.filtered_features`), concatenated (N = active
-    neurons x number of time constants), sampled at the end of each presentation (half a
-    simulation step early, so a sample never contains the next input). Several time
+    ``feature_taus`` (:func:`lnp_brian.simulation.traces.filtered_features`), concatenated
+    (N = active neurons x number of time constants), sampled at the end of each presentation
+    (half a simulation step early, so a sample never contains the next input). Several time
     constants let a linear readout reach both recent inputs (short filters) and older ones
     (long filters).
 
@@ -688,7 +868,8 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     ----------
     network : Network
         A spiking network whose model has an input current.
-    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}, default="cpp_standalone"
+        Simulation backend.
     n_samples : int
         Samples of the MC sequence and length of every run after its washout (default 2000).
     sample_time : str or Quantity
@@ -705,8 +886,9 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
         m, the number of streams and of noisy copies (default 200). Ranks are at most
         ``min(m, N)``.
     stream_length : int
-        Samples per stream (default 20, i.e. 100 ms at 5 ms: longer than the filters'
-        memory, so the state at a stream's end depends mostly on that stream).
+        Samples per stream (default 20: 1 s at the default 50 ms ``sample_time``, 100 ms at
+        5 ms; longer than the filters' memory, so the state at a stream's end depends mostly
+        on that stream).
     stream_noise : float
         Standard deviation of the noise added to each copy of the stream, in units of u
         (default 0.05; u itself has standard deviation 0.58).
@@ -714,8 +896,12 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
         Samples at the start of every run whose features are not used (default 20).
     feature_taus : sequence of str, Quantity or float (s)
         Filter time constants (default 5, 20, 50 ms).
-    train_fraction, alphas, significance
-        Of :func:`memory_capacity`.
+    train_fraction : float in (0, 1)
+        Of :func:`memory_capacity` (default 0.5).
+    alphas : sequence of float >= 0
+        Of :func:`memory_capacity` (default :data:`DEFAULT_ALPHAS`).
+    significance : float in (0, 1) or None
+        Of :func:`memory_capacity` (default 1e-3).
     rtol : float
         Rank tolerance relative to the largest singular value of the kernel matrix (default
         0.01); the same absolute tolerance is used for the generalisation matrix.
@@ -724,8 +910,17 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     seed : int
         Seeds the encoder, every input sequence and the background noise of every run; the
         same seed gives the same numbers on the same backend.
-    dt, build_dir, reuse, threads, runtime_target
-        Passed to :class:`~lnp_brian.simulation.simulator.Simulator`.
+    dt : str or Quantity, optional
+        Simulation step (default: the model's, else 0.1 ms).
+    build_dir : str or Path, optional
+        Where the standalone project is compiled (default: a new temporary folder).
+    reuse : bool, default=False
+        Re-use a project compiled in ``build_dir`` for the same structure (no compilation).
+    threads : int, default=0
+        OpenMP threads for cpp_standalone (0: no OpenMP).
+    runtime_target : {"cython", "numpy"}, optional
+        Code generation target of the runtime device. ``dt`` to ``runtime_target`` are
+        passed to :class:`~lnp_brian.simulation.simulator.Simulator`.
     progress : callable, optional
         ``progress(stage, done, total)`` after every run (stage ``"memory"``, ``"kernel"`` or
         ``"generalization"``).
@@ -733,6 +928,18 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     Returns
     -------
     QualityResult
+        MC, kernel and generalisation rank with their singular values and state matrices,
+        activity, cost (compilations, runs, wall time) and the settings.
+
+    Raises
+    ------
+    QualityOptionError
+        If an option cannot be used (see :func:`quality_options`).
+    TypeError
+        If ``network`` is not a :class:`~lnp_brian.network.network.Network` or ``progress``
+        is not callable.
+    ValueError
+        If the model has no spiking neurons or no input current, or ``alphas`` is invalid.
 
     Examples
     --------
@@ -877,12 +1084,23 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
 # figure
 # ==========================================================================================
 def quality_figure(result: QualityResult, *, title: str | None = None):
-    """Two panels: held-out r^2 against delay (raw and counted) and the singular value
-    spectra of the kernel and generalisation matrices with the rank tolerance.
+    """Plot a :class:`QualityResult`: memory curve and singular value spectra.
+
+    Two panels: held-out r^2 against delay (raw and counted, with the significance
+    threshold) and the singular value spectra of the kernel and generalisation matrices
+    with the rank tolerance.
+
+    Parameters
+    ----------
+    result : QualityResult
+        What :func:`reservoir_quality` returned.
+    title : str, optional
+        Figure title.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure (10 x 4 inches); save or close it.
     """
     import matplotlib.pyplot as plt
 

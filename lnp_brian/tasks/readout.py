@@ -44,8 +44,9 @@ def _as_grid(values, name):
 
 
 class BlockScaler(TransformerMixin, BaseEstimator):
-    """Centre every feature, then divide each *block* of columns by one number: the block's
-    root-mean-square over its columns (training statistics).
+    """Centre every feature, then divide each *block* of columns by one number.
+
+    That number is the block's root-mean-square over its columns (training statistics).
 
     Feature sets of different kinds (the input u(t), spike traces filtered at 5 ms, at
     200 ms, membrane potentials) differ in scale by orders of magnitude; one ridge penalty
@@ -56,8 +57,9 @@ class BlockScaler(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    blocks : sequence of int
+    blocks : sequence of int, default=()
         Column counts of the consecutive blocks; they must add up to the number of features.
+        Empty: all columns form one block.
     weights : sequence of float, optional
         A factor per block applied after the scaling (default all 1). In a ridge regression a
         block multiplied by w is penalised as if its penalty were divided by w²: per-block
@@ -65,10 +67,13 @@ class BlockScaler(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    mean_ : array (n_features,)
-    scale_ : array (n_features,)
+    mean_ : ndarray of shape (n_features,)
+        Training mean of every feature.
+    scale_ : ndarray of shape (n_features,)
         The block's RMS over its weight, repeated over its columns (a constant block's RMS
         counts as 1).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Examples
     --------
@@ -83,6 +88,26 @@ class BlockScaler(TransformerMixin, BaseEstimator):
         self.weights = weights
 
     def fit(self, X, y=None):
+        """Learn the feature means and one scale per block from training data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training features.
+        y : None
+            Ignored; present for scikit-learn's pipeline API.
+
+        Returns
+        -------
+        self : object
+            The fitted scaler.
+
+        Raises
+        ------
+        ValueError
+            If ``blocks`` does not add up to ``n_features`` (or has a negative entry), or
+            ``weights`` is not one positive finite number per block.
+        """
         X = validate_data(self, X, dtype=np.float64)
         sizes = [int(b) for b in self.blocks] or [X.shape[1]]
         if any(b < 0 for b in sizes) or sum(sizes) != X.shape[1]:
@@ -102,6 +127,18 @@ class BlockScaler(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """Centre with the training means and divide by the block scales.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features with the columns in the order seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The scaled features.
+        """
         check_is_fitted(self, "scale_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return (X - self.mean_) / self.scale_
@@ -117,9 +154,39 @@ def ridge_cv_losses(X, y, alphas, splitter, scaler="passthrough", fit_intercept:
     the squared error relative to each target's variance over all rows (NRMSE squared, and
     defined when a fold's target is constant), averaged over targets and folds.
 
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features.
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Targets.
+    alphas : sequence of float
+        Ridge penalties to score (scikit-learn's ``alpha``, not divided by the number of
+        samples).
+    splitter : scikit-learn splitter
+        Any object whose ``split(X)`` yields (train rows, test rows), e.g. ``KFold(5)``.
+    scaler : "passthrough" or transformer, default="passthrough"
+        Unfitted transformer cloned and fitted on each fold's training rows, e.g.
+        :class:`BlockScaler` or :class:`~sklearn.preprocessing.StandardScaler`.
+    fit_intercept : bool, default=True
+        Centre features and targets on each fold's training means (an unpenalised
+        intercept).
+
     Returns
     -------
-    float array (len(alphas),)
+    ndarray of shape (len(alphas),)
+        Mean validation loss (squared NRMSE) per alpha; lower is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import KFold
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> y = X @ np.array([1.0, -2.0, 0.0, 0.5, 3.0]) + 0.01 * rng.normal(size=200)
+    >>> losses = ridge_cv_losses(X, y, [1e-3, 1e-1, 10.0], KFold(5))
+    >>> int(np.argmin(losses)), bool(losses[-1] > losses[0])
+    (0, True)
     """
     X = np.asarray(X, float)
     y2 = np.asarray(y, float).reshape(len(X), -1)
@@ -176,19 +243,20 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    alphas : sequence of float
+    alphas : sequence of float, default=10 values from 1e-6 to 1e3 (log-spaced)
         Candidate regularisation strengths (scikit-learn's ``alpha``: the penalty is not
         divided by the number of samples, so larger training sets need larger alphas for
-        the same effect).
-    cv : {"blocked", "forward", "gcv"}, int or scikit-learn splitter
+        the same effect). With a single value and fold cross-validation, no search.
+    cv : {"blocked", "forward", "gcv"}, int or scikit-learn splitter, default="blocked"
         How alpha is chosen (see above); an int means that many blocked folds.
-    n_splits : int
+    n_splits : int, default=5
         Folds for ``"blocked"`` and ``"forward"``.
-    standardize : bool or "block"
+    standardize : bool or "block", default=True
         ``True``: scale every feature to zero mean and unit variance (with training
         statistics) before the ridge; ``"block"``: centre every feature and scale each block
         of columns (``blocks``) by one number (:class:`BlockScaler`); ``False``: raw.
-    fit_intercept : bool
+    fit_intercept : bool, default=True
+        Fit an unpenalised intercept.
     blocks : sequence of int, optional
         Column counts of the feature blocks for ``standardize="block"`` (default: one block).
     block_weight_grid : sequence of sequences of float, optional
@@ -204,16 +272,37 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
         Chosen alpha.
     block_weights_ : tuple of float or None
         Chosen entry of ``block_weight_grid`` (None without a grid).
-    coef_ : array (n_targets, n_features) or (n_features,)
+    coef_ : ndarray of shape (n_targets, n_features) or (n_features,)
         Weights in the *original* feature units (scaling folded in).
-    intercept_ : array (n_targets,) or float
+    intercept_ : ndarray of shape (n_targets,) or float
+        Intercept in the original target units.
+    cv_scores_ : ndarray of shape (n_alphas,) or (n_weight_candidates, n_alphas)
+        Cross-validation losses (:func:`ridge_cv_losses`) of the fold search; set only when
+        one ran (fold cross-validation with more than one alpha).
+    n_targets_ : int
+        Number of target columns (1 for a 1-D ``y``).
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Notes
     -----
     ``score`` returns the **negative NRMSE** (:func:`lnp_brian.tasks.metrics.nrmse`), not R^2:
     NRMSE is the number the project reports, and the sign keeps scikit-learn's "higher is
     better" convention (as its ``neg_root_mean_squared_error`` scorer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> y = X @ np.array([1.0, -2.0, 0.0, 0.5, 3.0]) + 0.01 * rng.normal(size=200)
+    >>> readout = RidgeReadout(alphas=[1e-3, 1e-1, 10.0]).fit(X, y)
+    >>> readout.alpha_
+    0.001
+    >>> readout.coef_.round(1).tolist()
+    [1.0, -2.0, -0.0, 0.5, 3.0]
+    >>> round(readout.score(X, y), 3)
+    -0.003
     """
 
     def __init__(self, alphas=tuple(np.logspace(-6, 3, 10)), cv="blocked", n_splits: int = 5,
@@ -259,8 +348,27 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
                          f"splitter, got {cv!r}")
 
     def fit(self, X, y):
-        """Choose alpha and fit. X: (n_samples, n_features); y: (n_samples,) or
-        (n_samples, n_targets)."""
+        """Choose alpha (and block weights) by cross-validation, then fit on all the data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training features, rows in time order (the folds are contiguous blocks).
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Training targets.
+
+        Returns
+        -------
+        self : object
+            The fitted readout.
+
+        Raises
+        ------
+        ValueError
+            If ``alphas`` is empty, not finite or negative, ``cv`` or ``standardize`` is
+            not recognised, or ``block_weight_grid`` is given without
+            ``standardize="block"``.
+        """
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         alphas = _as_grid(self.alphas, "alphas")
         if np.any(alphas < 0):
@@ -305,37 +413,73 @@ class RidgeReadout(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, shaped as the ``y`` given to ``fit`` (a one-column 2-D ``y`` gives
+            (n_samples, 1)).
+        """
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         pred = self.model_.predict(X)
         return pred.reshape(len(X), -1) if self._y_ndim == 2 else pred
 
     def score(self, X, y, sample_weight=None):
-        """Negative NRMSE of the predictions (higher is better; 0 is perfect)."""
+        """Negative NRMSE of the predictions (higher is better; 0 is perfect).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features.
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            True targets.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        float
+            ``-nrmse(y, self.predict(X))``, averaged over targets.
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` is given.
+        """
         if sample_weight is not None:
             raise ValueError("RidgeReadout.score does not support sample_weight")
         return -nrmse(np.asarray(y, float), self.predict(X))
 
 
 class ClassifierReadout(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression on standardised features, C chosen by stratified
-    cross-validation; for classification readouts (e.g. spike counts per image).
+    """Multinomial logistic regression with cross-validated C, for classification readouts.
+
+    Features (e.g. spike counts per image) are standardised; C is chosen by stratified
+    cross-validation.
 
     Parameters
     ----------
-    Cs : sequence of float
+    Cs : sequence of float, default=6 values from 1e-3 to 1e2 (log-spaced)
         Candidate inverse L2 regularisation strengths. With more than one, ``cv``-fold
         stratified, shuffled (seeded) cross-validation by accuracy chooses one (a scaler +
         ``LogisticRegression`` pipeline in ``GridSearchCV``); with one, no search.
-    cv : int
-        Folds.
-    standardize : bool
+    cv : int, default=5
+        Folds; reduced to the size of the smallest class. When that leaves fewer than 2
+        folds, no search is run and C = 1 is used.
+    standardize : bool, default=True
         Zero mean, unit variance features (training statistics) before the regression:
         spike counts of different neurons span very different ranges, and lbfgs converges
         far faster on scaled features.
-    max_iter : int
+    max_iter : int, default=1000
         lbfgs iterations.
-    random_state : int
+    random_state : int, default=0
         Seed of the fold shuffling (the fit itself is deterministic).
 
     Attributes
@@ -344,12 +488,32 @@ class ClassifierReadout(ClassifierMixin, BaseEstimator):
         Fitted scaler + logistic regression.
     C_ : float
         Chosen C.
-    classes_ : array (n_classes,)
-    n_iter_ : int array (1,)
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    cv_scores_ : ndarray of shape (n_Cs,)
+        Mean cross-validated accuracy per candidate C; set only when a search ran.
+    n_iter_ : ndarray of int, shape (1,)
         lbfgs iterations of the final fit.
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
+    Notes
+    -----
     ``score`` is the accuracy (:func:`lnp_brian.tasks.metrics.accuracy`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4))
+    >>> labels = (X[:, 0] > 0).astype(int)
+    >>> clf = ClassifierReadout(Cs=[0.1, 1.0, 10.0], cv=3).fit(X, labels)
+    >>> clf.classes_.tolist(), clf.C_
+    ([0, 1], 10.0)
+    >>> clf.score(X, labels)
+    1.0
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     def __init__(self, Cs=tuple(np.logspace(-3, 2, 6)), cv: int = 5, standardize: bool = True,
@@ -361,6 +525,26 @@ class ClassifierReadout(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Choose C by stratified cross-validation, then fit on all the data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training features (e.g. spike counts per image).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted readout.
+
+        Raises
+        ------
+        ValueError
+            If ``Cs`` is empty, not finite or not positive, the labels are continuous, or
+            there is only one class.
+        """
         X, y = validate_data(self, X, y, dtype=np.float64)
         Cs = _as_grid(self.Cs, "Cs")
         if np.any(Cs <= 0):
@@ -392,15 +576,59 @@ class ClassifierReadout(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
         check_is_fitted(self, "model_")
         return self.model_.predict(validate_data(self, X, reset=False, dtype=np.float64))
 
     def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probability of each class, columns in the order of ``classes_``.
+        """
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(validate_data(self, X, reset=False, dtype=np.float64))
 
     def score(self, X, y, sample_weight=None):
-        """Accuracy."""
+        """Accuracy of the predicted labels.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Features.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        float
+            Fraction of correctly classified samples, in [0, 1].
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` is given.
+        """
         if sample_weight is not None:
             raise ValueError("ClassifierReadout.score does not support sample_weight")
         return accuracy(np.asarray(y), self.predict(X))

@@ -85,8 +85,18 @@ OBJECT_KEYS = ("network", "w", "estimator", "predictions", "results", "train_rat
 # helpers
 # ==========================================================================================
 class TaskOptionError(ValueError):
-    """A task runner option that cannot be used; ``option`` names it (the message names it,
-    the value given and what is expected, on one line)."""
+    """A task runner option that cannot be used; ``option`` names it.
+
+    A :class:`ValueError`, so callers that catch that keep working; the command line uses
+    ``option`` to point at the offending setting.
+
+    Parameters
+    ----------
+    option : str
+        Name of the bad option (e.g. ``"sample_time"``); stored as ``self.option``.
+    message : str
+        One line naming the option, the value given and what is expected.
+    """
 
     def __init__(self, option: str, message: str):
         self.option = option
@@ -168,13 +178,64 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
                    washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
                    feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = "spikes", input_term: bool = True,
                    stdp_epochs: int = 1, input_dim="amp", dt: float | None = None) -> dict:
-    """Check the encoder and simulation options of :class:`SeriesTaskRunner` (the runner
-    calls this; an experiment file is checked with it before anything runs).
+    """Check the encoder and simulation options of :class:`SeriesTaskRunner`.
 
-    ``input_dim`` is the dimension of the model's input current (``input_gain`` must have
-    it); ``dt`` the simulation step in seconds (``sample_time`` must be a multiple of it;
-    None: not checked). Returns the values in SI units (``feature_tau`` as a tuple of
-    seconds); raises :class:`TaskOptionError` naming the option."""
+    The runner calls this; an experiment file is checked with it before anything runs.
+    The options have the meaning and defaults of the :class:`SeriesTaskRunner` parameters of
+    the same name.
+
+    Parameters
+    ----------
+    sample_time : str or Quantity, default="50 ms"
+        Presentation time of one series sample; must carry units.
+    input_fraction : float in (0, 1], default=1.0
+        Fraction of the neurons receiving the input.
+    input_gain : str or Quantity, default="3200 pA"
+        Current per unit of the normalised series, in the dimension ``input_dim``; > 0.
+    signed : bool, default=True
+        Mixing weights in [-1, 1] (True) or [0, 1].
+    noise : bool or PoissonNoise or OUNoise, default=True
+        Background noise (None is accepted as no noise).
+    washout : int, default=20
+        Samples discarded before every chunk (>= 0).
+    chunk : int, default=500
+        Samples kept per run (>= 1).
+    feature_tau : str or Quantity, or a sequence of them, default=5, 20, 50, 100, 200 ms
+        Filter time constants; positive, no repeats.
+    features : {"spikes", "v", "spikes+v"}, default="spikes"
+        What the readout sees.
+    input_term : bool, default=True
+        Add u(t) as a feature block.
+    stdp_epochs : int, default=1
+        Passes of the STDP phase (>= 1).
+    input_dim : str, default="amp"
+        Dimension of the model's input current (``input_gain`` must have it).
+    dt : float, optional
+        Simulation step in seconds; ``sample_time`` must be a multiple of it. None: not
+        checked.
+
+    Returns
+    -------
+    dict
+        The values by option name, in SI units (``sample_time`` and ``feature_tau`` in s,
+        the latter as a tuple; ``input_gain`` in A for a current).
+
+    Raises
+    ------
+    TaskOptionError
+        Naming the first option that cannot be used.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.runners import series_options
+    >>> o = series_options(sample_time="20 ms", input_gain="800 pA", feature_tau=["5 ms", "50 ms"])
+    >>> o["sample_time"], round(o["input_gain"] * 1e12), o["feature_tau"]
+    (0.02, 800, (0.005, 0.05))
+    >>> series_options(sample_time=0.02)
+    Traceback (most recent call last):
+        ...
+    lnp_brian.tasks.runners.TaskOptionError: sample_time needs units, e.g. ... (got the plain number 0.02)
+    """
     taus = list(feature_tau) if isinstance(feature_tau, (list, tuple)) else [feature_tau]
     if not taus:
         raise TaskOptionError("feature_tau", "feature_tau must be a time or a non-empty list of times")
@@ -212,14 +273,58 @@ def image_options(*, present=IMAGE_DEFAULTS["present"], rest=IMAGE_DEFAULTS["res
                   color: str = IMAGE_DEFAULTS["color"], noise=IMAGE_DEFAULTS["noise"],
                   features: str = IMAGE_DEFAULTS["features"], stdp_epochs: int = IMAGE_DEFAULTS["stdp_epochs"],
                   weight_dim="amp", dt: float | None = None) -> dict:
-    """Check the encoder and simulation options of :class:`ImageTaskRunner` (the runner calls
-    this; an experiment file is checked with it before anything runs).
+    """Check the encoder and simulation options of :class:`ImageTaskRunner`.
 
-    ``weight_dim`` is the dimension of the model's synaptic weight (``input_weight`` must
-    have it); ``dt`` the simulation step in seconds (``present`` and ``rest`` must be
-    multiples of it; None: not checked). ``features`` is one of :data:`IMAGE_FEATURE_KINDS`.
-    Returns the values in SI units (``max_rate`` in Hz); raises :class:`TaskOptionError`
-    naming the option. Defaults: :data:`IMAGE_DEFAULTS`."""
+    The runner calls this; an experiment file is checked with it before anything runs.
+    The options have the meaning of the :class:`ImageTaskRunner` parameters of the same
+    name; the defaults are those of ``IMAGE_DEFAULTS``.
+
+    Parameters
+    ----------
+    present : str or Quantity, default="100 ms"
+        Presentation time per image; must carry units, > 0.
+    rest : str or Quantity or 0, default="20 ms"
+        Silence after each image; 0 or None for none.
+    max_rate : float (Hz) or str, default=800.0
+        Rate of a full-intensity input, > 0 (a number in Hz or e.g. ``"100 Hz"``).
+    batch : int, default=100
+        Images per run (>= 1).
+    input_fraction : float in (0, 1], default=0.2
+        Connection probability of every (input, neuron) pair.
+    input_weight : str or Quantity, default="50 pA"
+        Mean input synapse weight in the dimension ``weight_dim``; > 0.
+    color : {"rgb", "gray"}, default="rgb"
+        How colour images become inputs.
+    noise : bool or PoissonNoise or OUNoise, default=True
+        Background noise (None is accepted as no noise).
+    features : {"sqrt_counts", "counts"}, default="sqrt_counts"
+        What the readout sees per neuron and image (``IMAGE_FEATURE_KINDS``).
+    stdp_epochs : int, default=1
+        Passes of the STDP phase (>= 1).
+    weight_dim : str, default="amp"
+        Dimension of the model's synaptic weight (``input_weight`` must have it).
+    dt : float, optional
+        Simulation step in seconds; ``present`` and ``rest`` must be multiples of it.
+        None: not checked.
+
+    Returns
+    -------
+    dict
+        The values by option name, in SI units (``present``, ``rest`` in s, ``max_rate``
+        in Hz, ``input_weight`` in A for a current weight).
+
+    Raises
+    ------
+    TaskOptionError
+        Naming the first option that cannot be used.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.runners import image_options
+    >>> o = image_options(present="50 ms", rest=0, max_rate="400 Hz", dt=1e-4)
+    >>> o["present"], o["rest"], o["max_rate"], o["features"]
+    (0.05, 0.0, 400.0, 'sqrt_counts')
+    """
     out = {"present": _quantity(present, "second", "present"),
            "rest": 0.0 if (rest is None or (isinstance(rest, numbers.Real) and not isinstance(rest, bool)
                                             and rest == 0)) else _quantity(rest, "second", "rest")}
@@ -257,10 +362,43 @@ def image_options(*, present=IMAGE_DEFAULTS["present"], rest=IMAGE_DEFAULTS["res
 
 
 def image_counts(kind: str, n_train, n_test, *, label: str = "fine", available: int | None = None) -> tuple:
-    """Check the image counts of a shipped data set: ``digits`` (each >= 10, together at most
-    the ``available`` images, default all of scikit-learn's digits) or ``cifar10`` /
-    ``cifar100`` (n_train 2 .. 50,000, n_test 1 .. 10,000; ``label`` "fine" or "coarse").
-    Returns (n_train, n_test); raises :class:`TaskOptionError` naming the option."""
+    """Check the image counts of a shipped data set.
+
+    Parameters
+    ----------
+    kind : {"digits", "cifar10", "cifar100"}
+        The data set.
+    n_train, n_test : int
+        Training and test images. ``digits``: each >= 10, together at most ``available``;
+        CIFAR: n_train 2 .. 50,000, n_test 1 .. 10,000.
+    label : {"fine", "coarse"}, default="fine"
+        CIFAR-100 label set (checked for CIFAR only).
+    available : int, optional
+        ``digits`` only: images available (default all of scikit-learn's digits, 1797;
+        loading them is skipped when given).
+
+    Returns
+    -------
+    tuple of int
+        ``(n_train, n_test)``.
+
+    Raises
+    ------
+    TaskOptionError
+        Naming the count (or ``label``) that cannot be used.
+    ValueError
+        If ``kind`` is unknown.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.runners import image_counts
+    >>> image_counts("digits", 300, 200, available=1797)
+    (300, 200)
+    >>> image_counts("cifar10", 60000, 100)
+    Traceback (most recent call last):
+        ...
+    lnp_brian.tasks.runners.TaskOptionError: n_train must be at most 50000 (the cifar10 train split), got 60000
+    """
     if kind == "digits":
         n_train, n_test = _int(n_train, "n_train", 10), _int(n_test, "n_test", 10)
         if available is None:
@@ -301,7 +439,7 @@ def _window(result, t0: float, t1: float):
 
 
 def plasticity_amplitudes(spec) -> tuple:
-    """Names of the plasticity parameters that :data:`freeze` by default.
+    """Names of the plasticity parameters that ``freeze`` sets to zero by default.
 
     A parameter of the model's ``[plasticity.parameters]`` whose unit is the weight's unit
     is an *amplitude*: the amount a pre- or postsynaptic spike adds to ``w`` (in the shipped
@@ -309,6 +447,11 @@ def plasticity_amplitudes(spec) -> tuple:
     weight change of an additive rule, while time constants (seconds) stay. Models whose
     rule is written differently (multiplicative, dimensionless learning rates) must name
     the parameters to zero explicitly (``freeze=``).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The network's model (``network.model``).
 
     Returns
     -------
@@ -323,8 +466,25 @@ def plasticity_amplitudes(spec) -> tuple:
 
 
 def json_summary(out: dict) -> dict:
-    """An :meth:`evaluate` result without its object/array entries (network, weights,
-    estimator, predictions, raw results): plain JSON-serialisable numbers and strings."""
+    """An ``evaluate`` result without its object/array entries.
+
+    Parameters
+    ----------
+    out : dict
+        What :meth:`SeriesTaskRunner.evaluate` or :meth:`ImageTaskRunner.evaluate` returned.
+
+    Returns
+    -------
+    dict
+        The same entries less ``network``, ``w``, ``estimator``, ``predictions``,
+        ``results`` and ``train_rates``: plain JSON-serialisable numbers and strings.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.runners import json_summary
+    >>> json_summary({"nrmse": {"test": 0.1}, "estimator": object(), "w": [0.5]})
+    {'nrmse': {'test': 0.1}}
+    """
     return {k: v for k, v in out.items() if k not in OBJECT_KEYS}
 
 
@@ -346,6 +506,21 @@ def images_to_inputs(images, color: str = "rgb") -> np.ndarray:
     Returns
     -------
     float array (n, K)
+        One row per image, values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not an (n, ...) array with n >= 1, its values are neither floats
+        in [0, 1] nor uint8, or ``color`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lnp_brian.tasks.runners import images_to_inputs
+    >>> rgb = np.zeros((2, 4, 4, 3), dtype=np.uint8)
+    >>> images_to_inputs(rgb).shape, images_to_inputs(rgb, "gray").shape
+    ((2, 48), (2, 16))
     """
     x = np.asarray(images)
     if x.ndim < 2 or len(x) == 0:
@@ -363,10 +538,11 @@ INPUT_BLOCK_WEIGHTS = (1.0, 3.0, 10.0, 30.0)
 
 
 def default_series_readout(blocks=None, input_term: bool = True) -> RidgeReadout:
-    """The forecasting readout used unless one is given: ridge with an intercept on the
-    feature blocks (the input u(t), the spike traces of each filter time constant, the
-    membrane potentials), each block centred and scaled by one number
-    (:class:`~lnp_brian.tasks.readout.BlockScaler`), alpha from 1e-4 to 1e5 chosen by blocked
+    """The forecasting readout used unless one is given.
+
+    Ridge with an intercept on the feature blocks (the input u(t), the spike traces of each
+    filter time constant, the membrane potentials), each block centred and scaled by one
+    number (:class:`~lnp_brian.tasks.readout.BlockScaler`), alpha from 1e-4 to 1e5 chosen by blocked
     cross-validation on the training block.
 
     Why blocks and not per-feature standardisation: a neuron that fired once early in the
@@ -378,6 +554,27 @@ def default_series_readout(blocks=None, input_term: bool = True) -> RidgeReadout
     common footing for one penalty. With ``input_term`` (the first block is u(t)) that block's
     weight is chosen with alpha from ``INPUT_BLOCK_WEIGHTS``: a lighter penalty on the input
     lowered the validation NRMSE at h = 1 from 0.013 to 0.009 (docs/reservoir.md).
+
+    Parameters
+    ----------
+    blocks : sequence of int, optional
+        Column counts of the feature blocks (:meth:`SeriesTaskRunner.feature_blocks`);
+        default: one block.
+    input_term : bool, default=True
+        The first block is u(t): search its weight (``INPUT_BLOCK_WEIGHTS``: 1, 3, 10, 30)
+        jointly with alpha when there is more than one block.
+
+    Returns
+    -------
+    RidgeReadout
+        Unfitted, with ``standardize="block"``.
+
+    Examples
+    --------
+    >>> from lnp_brian.tasks.runners import default_series_readout
+    >>> readout = default_series_readout(blocks=[3, 200, 200])
+    >>> readout.blocks, readout.block_weight_grid[:2]
+    ((3, 200, 200), [(1.0, 1.0, 1.0), (3.0, 1.0, 1.0)])
     """
     grid = None
     if input_term and blocks is not None and len(blocks) > 1:
@@ -588,10 +785,17 @@ class SeriesTaskRunner(_Runner):
         (no longer than those simulated) reads them instead of simulating again. Features
         depend only on inputs up to each row, so the result is exactly that of a new
         simulation.
-    dt, build_dir, reuse, threads, runtime_target
-        Passed to :class:`~lnp_brian.simulation.simulator.Simulator` (``reuse=True`` with a
-        ``build_dir`` lets a second runner of the same structure, e.g. the other regime,
-        use the compiled binary without compiling).
+    dt : str or Quantity, optional
+        Simulation step (default: the model's, else 0.1 ms).
+    build_dir : str or Path, optional
+        Where the standalone project is compiled (default: a new temporary folder).
+    reuse : bool, default=False
+        Re-use a project compiled in ``build_dir`` for the same structure: a second runner
+        of the same structure (e.g. the other regime) then skips compiling.
+    threads : int, default=0
+        OpenMP threads for cpp_standalone (0: no OpenMP).
+    runtime_target : {"cython", "numpy"}, optional
+        Code generation target of the runtime device.
     progress : callable, optional
         ``progress(stage, done, total)`` after every run; ``stage`` is ``"stdp"`` or
         ``"features"``.
@@ -599,16 +803,23 @@ class SeriesTaskRunner(_Runner):
     Attributes
     ----------
     sim : Simulator
-        The one compiled build.
+        The one compiled build (``dt``, ``build_dir``, ``reuse``, ``threads`` and
+        ``runtime_target`` are passed to :class:`~lnp_brian.simulation.simulator.Simulator`).
     input_neurons : int array
         Neurons receiving input.
     input_weights : float array (K, N)
         Dimensionless mixing weights (zero outside ``input_neurons``).
     chunks : list of (first sample, samples kept)
         The simulation plan of one evaluation.
-    baselines : dict
-        ``persistence`` and ``ridge`` :class:`~lnp_brian.tasks.datasets.BaselineResult` on the
-        same task.
+    build_seconds : float
+        Wall time of building (and compiling) the simulation.
+    last_train_rates : float array (N,)
+        Per-neuron rates (Hz) over the training block of the latest :meth:`features` call.
+
+    See Also
+    --------
+    ImageTaskRunner : The image-classification counterpart.
+    lnp_brian.tasks.esn.esn_baseline : The echo-state network in :attr:`baselines`.
 
     Notes
     -----
@@ -697,9 +908,12 @@ class SeriesTaskRunner(_Runner):
     # ------------------------------------------------------------------------------------
     @property
     def baselines(self) -> dict:
-        """Persistence, lagged-ridge and echo-state baselines of the task (computed once per
-        task, number of units and seed in this process). The echo-state network has as many
-        units as the spiking network has neurons, the same split and a readout on
+        """Persistence, lagged-ridge and echo-state baselines of the task, by name.
+
+        A dict ``{"persistence", "ridge", "esn"}`` of
+        :class:`~lnp_brian.tasks.datasets.BaselineResult` on the same task and split
+        (computed once per task, number of units and seed in this process). The echo-state
+        network has as many units as the spiking network has neurons and a readout on
         [1; states; u], its settings chosen on the validation block
         (:func:`lnp_brian.tasks.esn.esn_baseline`)."""
         if self._baselines is None:
@@ -714,8 +928,22 @@ class SeriesTaskRunner(_Runner):
         return self._baselines
 
     def chunk_stimulus(self, start: int, n_real: int) -> np.ndarray:
-        """Input currents (A) of the run whose kept samples are rows ``start`` ..
-        ``start + n_real - 1``: (washout + chunk, K), washout rows first, padding last."""
+        """Input currents of the run that keeps rows ``start`` .. ``start + n_real - 1``.
+
+        Parameters
+        ----------
+        start : int
+            First kept row of the series.
+        n_real : int
+            Kept rows (at most ``chunk``; fewer for the last chunk).
+
+        Returns
+        -------
+        float array (washout + chunk, K)
+            ``input_gain`` (A) times the normalised series: washout rows first (the
+            preceding samples, the first sample repeated before the series' start), zero
+            padding last.
+        """
         z = self.task.normalised
         idx = np.arange(start - self.washout, start + n_real)
         values = np.zeros((self.washout + self.chunk, z.shape[1]))
@@ -723,26 +951,49 @@ class SeriesTaskRunner(_Runner):
         return self.input_gain * values
 
     def sample_times(self, n_real: int) -> np.ndarray:
-        """Feature sample times (s) within a run: the end of each kept presentation, half a
-        simulation step early (strictly causal, see Notes)."""
+        """Feature sample times within a run: the end of each kept presentation.
+
+        Half a simulation step early, so a sample never contains the next input (strictly
+        causal, see the class Notes).
+
+        Parameters
+        ----------
+        n_real : int
+            Kept presentations of the run.
+
+        Returns
+        -------
+        float array (n_real,)
+            Times in s from the start of the run.
+        """
         k = np.arange(self.washout, self.washout + n_real)
         return (k + 1) * self.sample_time - 0.5 * self.sim.dt
 
     def features(self, network: Network | None = None, seed: int = 0, *, keep_results: bool = False):
         """Simulate every chunk with plasticity frozen and return the features.
 
+        The per-neuron rates (Hz) over the training block's presentations are left in
+        ``self.last_train_rates`` (what activity-based pruning ranks by).
+
+        Parameters
+        ----------
+        network : Network, optional
+            Same topology as the built one (default: the built network).
+        seed : int, default=0
+            Seed of the background noise of every run.
+        keep_results : bool, default=False
+            Also return the raw simulation results.
+
         Returns
         -------
-        X : float array (n_rows, n_active)
-            Row t: filtered spike trains after sample t was presented.
+        X : float array (n_rows, n_features)
+            Row t: the feature blocks (:meth:`feature_blocks`) after sample t was presented.
         sops : dict
             SOPs per sample of the test rows (see :meth:`evaluate`).
         rate : float
             Mean rate (Hz) of the active neurons over the kept presentations.
-        results : list of (SimResult, start, n_real), only with ``keep_results``.
-
-        The per-neuron rates (Hz) over the training block's presentations are left in
-        ``self.last_train_rates`` (what activity-based pruning ranks by).
+        results : list of (SimResult, start, n_real)
+            One entry per chunk with ``keep_results``; empty otherwise.
         """
         net = self._check_network(network)
         active = np.flatnonzero(net.active)
@@ -811,9 +1062,22 @@ class SeriesTaskRunner(_Runner):
         return self.task.dim * per_neuron
 
     def feature_blocks(self, n_active: int) -> list:
-        """Column counts of the feature blocks, in order: u(t) (``input_term``), one block
-        of filtered spike trains per ``feature_tau`` (``features`` with spikes), v (``features``
-        with v). With no active neuron, one constant column stands in for the network."""
+        """Column counts of the feature blocks, in order.
+
+        u(t) (``input_term``), one block of filtered spike trains per ``feature_tau``
+        (``features`` with spikes), v (``features`` with v). With no active neuron, one
+        constant column stands in for the network.
+
+        Parameters
+        ----------
+        n_active : int
+            Active neurons of the network evaluated.
+
+        Returns
+        -------
+        list of int
+            One column count per block.
+        """
         blocks = [self.task.dim] if self.input_term else []
         if n_active == 0:
             return blocks + [1]
@@ -855,7 +1119,7 @@ class SeriesTaskRunner(_Runner):
         dict
             ``nrmse`` and ``rmse`` (``train``/``val``/``test``; RMSE in the series' original
             units), ``nrmse_per_variable`` (test), ``baselines`` (``persistence``,
-            ``ridge``: their test and validation scores on the same task),
+            ``ridge``, ``esn``: their test and validation scores on the same task),
             ``readout`` (chosen ``alpha``, ``n_features``), ``sops`` (per sample on the test
             rows: ``recurrent``, ``input`` = 0, ``readout`` = spikes x dim, ``total``,
             ``spikes``) with ``sops_note``, ``counts`` (:func:`lnp_brian.tasks.metrics.counts`,
@@ -959,10 +1223,14 @@ class ImageTaskRunner(_Runner):
     Parameters
     ----------
     network : Network
+        Topology and default values; its model needs a ``[synapse]`` section (the input
+        synapses use it).
     train_images, test_images : arrays (n, ...)
         Floats in [0, 1] or uint8 (flattened by :func:`images_to_inputs`).
     train_labels, test_labels : int arrays (n,)
+        Class labels; the training images need at least 2 classes.
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
+        Simulation backend.
     present, rest : str or Quantity
         Presentation and silence per image (default ``"100 ms"`` and ``"20 ms"``),
         multiples of the simulation step. On validation digits at 800 Hz, 50 ms lost 0.01
@@ -987,16 +1255,19 @@ class ImageTaskRunner(_Runner):
         neurons enter the standardised readout with comparable noise (validation accuracy
         0.927 against 0.916 for counts, mean over three noise seeds). It is a fixed
         per-neuron function of the spikes, not a read of sub-threshold state.
-    noise, regime, freeze, stdp_epochs, seed, dt, build_dir, reuse, threads,
-    runtime_target, progress
+    noise, regime, freeze, stdp_epochs, seed, dt, build_dir, reuse, threads, runtime_target, progress
         As in :class:`SeriesTaskRunner` (the encoder seed fixes the input synapses;
         ``progress`` stages: ``"stdp"``, ``"train"``, ``"test"``).
     readout : estimator, optional
-        Classifier (cloned per evaluation); default :class:`ClassifierReadout`.
+        Classifier (cloned per evaluation); default
+        :class:`~lnp_brian.tasks.readout.ClassifierReadout`.
+    name : str, default="images"
+        Task name in the results (``out["task"]``).
 
     Attributes
     ----------
     sim : Simulator
+        The one compiled build.
     input_weights : float array (K, N)
         Input weights (SI, zero where unconnected).
     rate_dt : float
@@ -1004,6 +1275,10 @@ class ImageTaskRunner(_Runner):
     last_counts : float array (n, n_active)
         Spike counts of the images of the latest :meth:`features` call (what the features
         are computed from).
+    classes : array
+        The labels of the training and test images together, sorted.
+    build_seconds : float
+        Wall time of building (and compiling) the simulation.
     """
 
     kind = "images"
@@ -1080,8 +1355,35 @@ class ImageTaskRunner(_Runner):
     @classmethod
     def digits(cls, network: Network, n_train: int = 300, n_test: int = 200, *, data_seed: int = 0,
                **kwargs) -> "ImageTaskRunner":
-        """scikit-learn's 8x8 digits (64 inputs): a stratified, seeded split
-        (:func:`lnp_brian.tasks.datasets.stratified_split`) of ``n_train + n_test`` images."""
+        """A runner on scikit-learn's 8x8 digits (64 inputs).
+
+        A stratified, seeded split (:func:`lnp_brian.tasks.datasets.stratified_split`) of
+        ``n_train + n_test`` of the 1797 images.
+
+        Parameters
+        ----------
+        network : Network
+            The network to build the runner for.
+        n_train : int, default=300
+            Training images (>= 10).
+        n_test : int, default=200
+            Test images (>= 10; ``n_train + n_test`` at most 1797).
+        data_seed : int, default=0
+            Seed of the split (independent of the encoder ``seed``).
+        **kwargs
+            Any other :class:`ImageTaskRunner` parameter (``device``, ``present``, ...);
+            ``name`` defaults to ``"digits"``.
+
+        Returns
+        -------
+        ImageTaskRunner
+            The built runner.
+
+        Raises
+        ------
+        TaskOptionError
+            If the counts cannot be used.
+        """
         from .datasets import digits as load_digits, stratified_split
 
         images, labels = load_digits()
@@ -1096,10 +1398,42 @@ class ImageTaskRunner(_Runner):
     @classmethod
     def cifar(cls, network: Network, path, kind: str = "cifar10", n_train: int = 1000,
               n_test: int = 500, *, label: str = "fine", **kwargs) -> "ImageTaskRunner":
-        """CIFAR-10/100 from the python pickle batches at ``path`` (nothing downloaded):
-        the first ``n_train`` training and ``n_test`` test images
-        (:func:`lnp_brian.tasks.datasets.load_cifar`). ``color="rgb"`` (default): 3072 inputs,
-        one per pixel and channel; ``color="gray"``: 1024 luminance inputs."""
+        """A runner on CIFAR-10/100 from the python pickle batches at ``path``.
+
+        Nothing is downloaded: the first ``n_train`` training and ``n_test`` test images
+        are read (:func:`lnp_brian.tasks.datasets.load_cifar`). ``color="rgb"`` (default):
+        3072 inputs, one per pixel and channel; ``color="gray"``: 1024 luminance inputs.
+
+        Parameters
+        ----------
+        network : Network
+            The network to build the runner for.
+        path : str or Path
+            The extracted batch folder or the folder containing it.
+        kind : {"cifar10", "cifar100"}, default="cifar10"
+            Which data set.
+        n_train : int, default=1000
+            Training images (2 .. 50,000).
+        n_test : int, default=500
+            Test images (1 .. 10,000).
+        label : {"fine", "coarse"}, default="fine"
+            CIFAR-100 only: 100 fine classes or 20 superclasses.
+        **kwargs
+            Any other :class:`ImageTaskRunner` parameter (``device``, ``color``,
+            ``max_rate``, ...); ``name`` defaults to ``kind``.
+
+        Returns
+        -------
+        ImageTaskRunner
+            The built runner.
+
+        Raises
+        ------
+        TaskOptionError
+            If the counts or ``label`` cannot be used.
+        lnp_brian.tasks.datasets.CifarFileError
+            If the batch files are missing or unreadable.
+        """
         from .datasets import load_cifar
 
         n_train, n_test = image_counts(kind, n_train, n_test, label=label)
@@ -1111,8 +1445,12 @@ class ImageTaskRunner(_Runner):
     # ------------------------------------------------------------------------------------
     @property
     def baselines(self) -> dict:
-        """A logistic regression on the raw pixels with the same training and test images
-        (C by cross-validation on the training images): the baseline any reader asks for."""
+        """Pixel-logistic-regression baseline on the same images, by name.
+
+        ``{"pixels_logistic": {"accuracy", "train_accuracy", "cv_accuracy", "C"}}``: a
+        logistic regression on the raw pixels with the same training and test images (C by
+        cross-validation on the training images), the baseline any reader asks for;
+        computed once (:func:`lnp_brian.tasks.datasets.logistic_pixels_baseline`)."""
         if getattr(self, "_baselines", None) is None:
             b = logistic_pixels_baseline(self.x_train, self.y_train, self.x_test, self.y_test, seed=self.seed)
             self._baselines = {"pixels_logistic": {"accuracy": b.accuracy, "train_accuracy": b.train_accuracy,
@@ -1120,8 +1458,24 @@ class ImageTaskRunner(_Runner):
         return self._baselines
 
     def batch_rates(self, x: np.ndarray) -> np.ndarray:
-        """Rates (Hz) of one run, (batch * rows per image, K), for up to ``batch`` images
-        ``x`` (n, K) in [0, 1]; missing images are blank (padding)."""
+        """Input rates of one run for up to ``batch`` images.
+
+        Parameters
+        ----------
+        x : float array (n, K)
+            Image inputs in [0, 1] (:func:`images_to_inputs`), n <= ``batch``.
+
+        Returns
+        -------
+        float array (batch * rows per image, K)
+            Rates in Hz on the ``rate_dt`` grid: each image at ``x * max_rate`` for its
+            presentation rows, 0 for its rest rows; missing images are blank (padding).
+
+        Raises
+        ------
+        ValueError
+            If more than ``batch`` images are given.
+        """
         if len(x) > self.batch:
             raise ValueError(f"at most {self.batch} images per run, got {len(x)}")
         per = self.rows_present + self.rows_rest
@@ -1134,11 +1488,40 @@ class ImageTaskRunner(_Runner):
 
     def features(self, x: np.ndarray, network: Network | None = None, seed: int = 0, stage: str = "test",
                  *, keep_results: bool = False):
-        """Features (n, n_active) of the active neurons for each image (``features``: the
-        square roots of their spike counts during the presentation, or the counts), with
-        plasticity frozen; the SOP totals (not yet per image) of these runs, the input
-        fan-out and (with ``keep_results``) the raw results. The counts themselves are left
-        in ``self.last_counts``."""
+        """Simulate the images with plasticity frozen and return their features.
+
+        The features of each image are those of the active neurons (``features``: the square
+        roots of their spike counts during the presentation, or the counts). The counts
+        themselves are left in ``self.last_counts``.
+
+        Parameters
+        ----------
+        x : float array (n, K)
+            Image inputs in [0, 1] (:func:`images_to_inputs`), any number of images (run in
+            batches).
+        network : Network, optional
+            Same topology as the built one (default: the built network).
+        seed : int, default=0
+            Seed of the Poisson input spikes and background noise of every run.
+        stage : str, default="test"
+            Label of the runs, for the run seeds and ``progress`` (``"train"`` or
+            ``"test"``).
+        keep_results : bool, default=False
+            Also return the raw simulation results.
+
+        Returns
+        -------
+        X : float array (n, max(n_active, 1))
+            One row per image.
+        sops : dict
+            SOP totals of these runs (not yet per image; see
+            :func:`lnp_brian.tasks.metrics.sops`).
+        fan : int array (K,)
+            Live input synapses leaving each input
+            (:func:`lnp_brian.tasks.metrics.input_fan_out`).
+        results : list of (SimResult, n_images)
+            One entry per batch with ``keep_results``; empty otherwise.
+        """
         net = self._check_network(network)
         active = np.flatnonzero(net.active)
         X = np.zeros((len(x), max(len(active), 1)))
