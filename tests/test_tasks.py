@@ -335,7 +335,7 @@ def test_freeze_detection_and_bad_input(hrsnn, net200, lorenz_task):
         SeriesTaskRunner(lorenz_task, net200, "runtime", regime="hebb")
     with pytest.raises(ValueError, match="not per-synapse plasticity parameters"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", freeze=["w_max"])
-    with pytest.raises(ValueError, match="needs units"):
+    with pytest.raises(ValueError, match="needs units, e.g. sample_time='50 ms'"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", sample_time=0.005)
     with pytest.raises(ValueError, match="expected A|unit"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", input_gain="5 mV")

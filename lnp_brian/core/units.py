@@ -23,7 +23,7 @@ from brian2.units.fundamentalunits import (
     get_dimensions,
 )
 
-__all__ = ["UnitError", "parse_quantity", "parse_unit", "as_dimension", "unit_string", "format_quantity"]
+__all__ = ["UnitError", "parse_quantity", "seconds", "parse_unit", "as_dimension", "unit_string", "format_quantity"]
 
 
 class UnitError(ValueError):
@@ -291,6 +291,34 @@ def unit_string(dim) -> str:
     terms = [f"{b}**{int(e) if float(e).is_integer() else e}" if e != 1 else b
              for b, e in zip(_BASE, exps) if e != 0]
     return " * ".join(terms)
+
+
+def seconds(value, name: str) -> float:
+    """A time in seconds, from a quantity or a string with units (the one parser of durations).
+
+    Parameters
+    ----------
+    value : str or Quantity
+        A time such as ``"300 ms"`` or ``0.3 * brian2.second``.
+    name : str
+        The option or argument it came from, named in the error.
+
+    Returns
+    -------
+    float
+        The time in seconds.
+
+    Raises
+    ------
+    UnitError
+        If ``value`` is not a time.
+
+    Examples
+    --------
+    >>> seconds("300 ms", "duration")
+    0.3
+    """
+    return float(parse_quantity(value, "second", where=name))
 
 
 def format_quantity(q, digits: int = 4) -> str:

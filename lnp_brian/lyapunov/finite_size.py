@@ -34,7 +34,7 @@ import numpy as np
 import brian2 as b2
 
 from ..brian.inputs import OUNoise, PoissonNoise, split_inputs
-from ..core.units import parse_quantity, unit_string
+from ..core.units import seconds, unit_string
 from ..network.network import Network
 from ..simulation.simulator import Extension, Simulator, SimulatorOwner
 
@@ -71,10 +71,6 @@ def default_scales(spec) -> dict:
         unit = unit_string(eqs[name].dim)
         out[name] = _SCALES.get(unit, 1.0)
     return out
-
-
-def _seconds(value, name) -> float:
-    return float(parse_quantity(value, "second", where=name))
 
 
 class DivergenceMonitor(Extension):
@@ -411,8 +407,8 @@ class TwoTrajectory(SimulatorOwner):
             raise ValueError(f"distance variables {sorted(unknown)} are not differential-equation "
                              "variables of the model")
         spiking = net.model.neuron.spiking
-        tau = None if (trace_tau is None or not spiking) else _seconds(trace_tau, "trace_tau")
-        self.interval = _seconds(interval, "interval")
+        tau = None if (trace_tau is None or not spiking) else seconds(trace_tau, "trace_tau")
+        self.interval = seconds(interval, "interval")
         self.monitor = DivergenceMonitor(self.scales, self.interval, tau)
         self.perturbed = int(perturbed)
         if self.perturbed < 1:
@@ -530,7 +526,7 @@ class TwoTrajectory(SimulatorOwner):
         if np.any(norm2 <= 0):
             raise ValueError("every perturbed copy needs a non-zero kick")
         d0[1:] = np.sqrt(norm2)
-        t_kick = _seconds(t_kick, "t_kick") if not isinstance(t_kick, float) else t_kick
+        t_kick = seconds(t_kick, "t_kick") if not isinstance(t_kick, float) else t_kick
         self.monitor.pending = {"kicks": full, "d0": d0, "t_kick": t_kick}
         res = self.sim.run(self._frozen(network), seed=seed, **overrides)
         self.last_result = res  # copy 0 is the unperturbed network: its spikes and traces are a probe
@@ -737,8 +733,8 @@ def max_exponent(network: Network, device: str = "cpp_standalone", *, duration="
         If no renormalisation interval ends after ``warmup + transient``, or as for
         :class:`TwoTrajectory`.
     """
-    warm = _seconds(warmup, "warmup")
-    trans = _seconds(transient, "transient")
+    warm = seconds(warmup, "warmup")
+    trans = seconds(transient, "transient")
     eng = engine or TwoTrajectory(network, perturbed=copies, duration=duration, interval=interval,
                                   inputs=inputs, scales=scales, trace_tau=trace_tau,
                                   device=device, **build)
@@ -849,7 +845,7 @@ def finite_size_exponents(network: Network, sizes=(1e-3, 1e-2, 1e-1, 1.0), *, co
     k = int(copies_per_size)
     eng = TwoTrajectory(network, perturbed=len(sizes) * k, duration=duration, interval=interval,
                         inputs=inputs, scales=scales, trace_tau=trace_tau, device=device, **build)
-    warm, trans = _seconds(warmup, "warmup"), _seconds(transient, "transient")
+    warm, trans = seconds(warmup, "warmup"), seconds(transient, "transient")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
     kicks = eng.random_kicks(np.repeat(sizes, k), rng)
     times, logd, _, _ = eng.run(kicks, t_kick=warm, seed=seed)
@@ -985,8 +981,8 @@ def per_neuron_exponents(network: Network, device: str = "cpp_standalone", *, wi
     if batch_size is None:
         per_copy = 60.0 * len(net.pre) + 400.0 * net.n  # bytes per copy, measured order of magnitude
         batch_size = int(max(1, min(len(neurons), memory_budget // per_copy, 256)))
-    warm, win = _seconds(warmup, "warmup"), _seconds(window, "window")
-    step = _seconds(interval, "interval")
+    warm, win = seconds(warmup, "warmup"), seconds(window, "window")
+    step = seconds(interval, "interval")
     eng = engine or TwoTrajectory(net, device=device, perturbed=batch_size,
                                   duration=(warm + win + step) * b2.second,
                                   interval=interval, inputs=inputs, scales={variable: default_scales(net.model)[variable]},

@@ -56,7 +56,7 @@ import numpy as np
 import brian2 as b2
 
 from ..brian.objects import NEURONS
-from ..core.units import parse_quantity, unit_string
+from ..core.units import seconds, unit_string
 from ..network.network import Network
 from ..simulation.simulator import Extension, Simulator, SimulatorOwner
 from .spectrum import random_frame
@@ -69,10 +69,6 @@ PREFIX = "tan_"
 # at most this many samples of the accumulators per run (block standard errors)
 _MAX_SAMPLES = 2000
 _BLOCKS = 10
-
-
-def _seconds(value, name) -> float:
-    return float(parse_quantity(value, "second", where=name))
 
 
 def _default_scales(spec) -> dict:
@@ -727,8 +723,8 @@ class TangentSpectrum(SimulatorOwner):
         self.network = network
         self.system = variational_system(spec, k, scales)
         self.k = self.system.k
-        self.interval = _seconds(interval, "interval")
-        step = _seconds(dt if dt is not None else getattr(spec, "dt", None) or "0.1 ms", "dt")
+        self.interval = seconds(interval, "interval")
+        step = seconds(dt if dt is not None else getattr(spec, "dt", None) or "0.1 ms", "dt")
         if not (math.isfinite(self.interval) and self.interval > 0):
             raise ValueError(f"interval must be positive, got {interval!r}")
         ratio = self.interval / step
@@ -782,7 +778,7 @@ class TangentSpectrum(SimulatorOwner):
             out of range.
         """
         s = self.system
-        trans = _seconds(transient, "transient")
+        trans = seconds(transient, "transient")
         n_int = round(trans / self.interval)
         trans = n_int * self.interval
         D = self.duration

@@ -42,7 +42,7 @@ from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, c
                            stop_if_requested, stop_requested)
 from ..core.devices import DEVICES
 from ..core.files import read_json, write_json
-from ..core.units import parse_quantity, unit_string
+from ..core.units import parse_quantity, seconds, unit_string
 from ..network.network import Network
 from .results import SimResult
 
@@ -142,10 +142,6 @@ def _check_completed(results: Path, device: str) -> None:
         return
     if fraction < 1.0 - 1e-9:
         raise SimulationInterrupted(f"the {device} run stopped after {fraction:.1%} of its duration")
-
-
-def _to_seconds(value, name) -> float:
-    return float(parse_quantity(value, "second", where=name))
 
 
 class SimulatorOwner:
@@ -411,8 +407,8 @@ class Simulator:
             raise ValueError("copies must be >= 1")
         self.network = network
         self.device = device
-        self.duration = _to_seconds(duration, "duration")
-        self.dt = _to_seconds(dt if dt is not None else getattr(network.model, "dt", None) or "0.1 ms", "dt")
+        self.duration = seconds(duration, "duration")
+        self.dt = seconds(dt if dt is not None else getattr(network.model, "dt", None) or "0.1 ms", "dt")
         if not (np.isfinite(self.duration) and np.isfinite(self.dt) and self.duration > 0 and self.dt > 0):
             raise ValueError(f"duration and dt must be finite and positive, got duration {self.duration:g} s, "
                              f"dt {self.dt:g} s")
@@ -422,7 +418,7 @@ class Simulator:
         self.copies = int(copies)
         self.record = dict(record or {})
         _check_record(self.record, network)
-        self.record_dt = None if record_dt is None else _to_seconds(record_dt, "record_dt")
+        self.record_dt = None if record_dt is None else seconds(record_dt, "record_dt")
         self.record_spikes = record_spikes
         self.threads = int(threads)
         self.progress = progress

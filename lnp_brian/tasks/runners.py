@@ -117,7 +117,7 @@ def _quantity(value, expected, name: str) -> float:
     return q
 
 
-_EXAMPLES = {"s": "5 ms", "A": "100 pA", "Hz": "100 Hz"}
+_EXAMPLES = {"second": "50 ms", "amp": "100 pA", "hertz": "100 Hz"}  # keyed by unit_string's names
 
 
 def _fraction(value, name: str) -> float:
