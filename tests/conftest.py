@@ -24,6 +24,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def shared_builds(tmp_path_factory, worker_id):
+    """A folder of standalone builds shared by the pytest-xdist workers of this test run: a
+    build is keyed by its structure and guarded by a file lock, so the first worker that
+    needs it compiles it and the other re-uses it."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "shared_builds"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
 def hrsnn():
     return lb.load_model("hrsnn")
 
@@ -40,9 +51,10 @@ def prune_dense():
 
 
 @pytest.fixture(scope="session")
-def prune_builds(tmp_path_factory):
-    """One build folder for every pruning test: the loop and replay builds compile once."""
-    return tmp_path_factory.mktemp("prune_builds")
+def prune_builds(shared_builds):
+    """One build folder for every pruning test, in both workers: the loop and replay builds
+    compile once per test run."""
+    return shared_builds / "prune"
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,23 @@ def test_same_seed_same_noise_and_reuse(small_hrsnn, tmp_path):
     np.testing.assert_array_equal(again.run(seed=5).spike_i, a.spike_i)
 
 
+def test_a_build_replaced_by_another_structure_is_never_run(cpp_sim):
+    """A Simulator of another structure that compiles in the same folder rewrites its build
+    record; a Simulator whose binary was replaced refuses to run instead of returning the
+    other build's spikes as its own."""
+    import json
+
+    record = cpp_sim.build_dir / "lnp_build.json"
+    saved = record.read_text()
+    try:
+        record.write_text(json.dumps({**json.loads(saved), "key": "another structure"}))
+        with pytest.raises(lb.BackendError, match="replaced by a build of another structure"):
+            cpp_sim.run(seed=0)
+    finally:
+        record.write_text(saved)
+    assert len(cpp_sim.run(seed=0).spike_t) > 0
+
+
 def test_compact_network_simulates_like_masked(small_hrsnn, stimulus):
     """Removing pruned neurons/synapses (compact) gives the same dynamics as masking them."""
     keep = np.ones(small_hrsnn.n, bool)

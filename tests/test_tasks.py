@@ -196,13 +196,14 @@ def test_default_encoder_beats_the_linear_baselines_at_ten_steps(hrsnn, tmp_path
         est = default_series_readout([3]).fit(task.normalised[task.train.index], task.train.targets)
         return float(metrics.nrmse(task.test.targets, est.predict(task.normalised[task.test.index])))
 
+    build = tmp_path_factory.mktemp("defaults")  # one build: h = 10 re-uses h = 1's binary and runs
     for h in (1, 10):
         runner = SeriesTaskRunner(ds.make_series_task(series, horizon=h), net, "cpp_standalone",
-                                  build_dir=tmp_path_factory.mktemp("defaults"), reuse=True, seed=0,
-                                  shared_runs=shared)
+                                  build_dir=build, reuse=True, seed=0, shared_runs=shared)
         outs[h] = runner.evaluate(seed=0)
         outs[h]["u_only"] = u_only(runner.task)
     assert outs[1]["runs"] == 3 and outs[10]["runs"] == 0  # 3 chunks of 500; h = 10 read the h = 1 runs
+    assert runner.sim.compilations == 0  # ... on h = 1's binary
     o = outs[10]
     assert o["nrmse"]["test"] < 0.35 * o["baselines"]["ridge"]["nrmse"]
     assert o["nrmse"]["test"] < 0.35 * o["u_only"]

@@ -1,4 +1,4 @@
-"""Implementations of the `lnp-brian` subcommands (the parser lives in lnp_brian.cli.main).
+"""Checks shared by the `lnp-brian` subcommands (their options are in lnp_brian.cli.options).
 
 Each command checks every option and file before it creates or touches its output directory,
 so a bad input ends in one line and changes nothing.
@@ -6,31 +6,6 @@ so a bad input ends in one line and changes nothing.
 
 from __future__ import annotations
 
-
-def pruning_options() -> dict:
-    """The ``lnp-brian prune`` option of every :class:`lnp_brian.pruning.config.PruneConfig` field that has one.
-
-    The parser's options are made from these fields (:mod:`lnp_brian.cli.main`), and errors
-    about a field name its option. Imports only :mod:`lnp_brian.pruning.config` (no Brian2).
-
-    Returns
-    -------
-    dict
-        Field -> option (metadata "option"), in field order. The ``steps`` field stands for
-        the ``--no-STEP`` / ``--random-STEP`` flags, one pair per step of
-        :data:`lnp_brian.pruning.config.STEP_BY_NAME`.
-
-    Examples
-    --------
-    >>> options = pruning_options()
-    >>> options["lyapunov_copies"], options["reweight"]
-    ('--copies', '--no-reweight')
-    """
-    import dataclasses
-
-    from ..pruning.config import PruneConfig
-
-    return {f.name: f.metadata["option"] for f in dataclasses.fields(PruneConfig) if "option" in f.metadata}
 
 def checked_size(spec, n: int, connection_probability: float | None):
     """The connectivity table for ``n`` neurons, after checking that such a network fits in memory.

@@ -2,7 +2,47 @@
 
 from __future__ import annotations
 
-__all__ = ["cmd_experiment", "check_scheduler"]
+import argparse
+__all__ = ["add_parser", "cmd_experiment", "check_scheduler"]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lnp-brian experiment`` and its options to the sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The sub-commands of the ``lnp-brian`` parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``experiment`` parser.
+    """
+    from pathlib import Path
+
+    from .options import directory, integer, output_options
+
+    ex = sub.add_parser(
+        "experiment", help="run a grid of models x methods x seeds x tasks from a TOML config",
+        description="Run every (model, method, seed, task) of an experiment file (see configs/README.md): "
+                    "build the dense network, prune it (dense, lnp, ap, random, lnp-no-STEP, lnp-random-STEP) "
+                    "and train and test the task's readout after every iteration. Writes DIR/results.csv "
+                    "(one row per model, method, seed, task, iteration), summary.csv (mean and std over "
+                    "seeds), summary.txt, figures (Fig. 3 trajectory, Fig. 4 score vs SOPs, Fig. 5 "
+                    "ablations), run.json and runs/KEY/ for every run.",
+        parents=[output_options(what="an experiment", resume_help="skip complete runs and continue interrupted "
+                                                                   "ones from their last complete iteration")])
+    ex.add_argument("config", type=Path, help="experiment file (TOML), e.g. configs/lorenz63.toml")
+    ex.add_argument("--scheduler", metavar="ADDRESS",
+                    help="dask.distributed scheduler address (e.g. tcp://127.0.0.1:8786): every run of the grid "
+                         "is sent there; default: local processes")
+    ex.add_argument("--workers", type=integer(1),
+                    help="local worker processes (default: the config's experiment.workers; 1 runs in this process)")
+    ex.add_argument("--builds", type=directory,
+                    help="folder for compiled builds (default DIR/builds); experiments sharing it re-use "
+                         "each other's binaries")
+    return ex
 
 
 def check_scheduler(address: str, timeout: float = 5.0) -> None:

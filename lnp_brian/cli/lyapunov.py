@@ -6,12 +6,67 @@ per-neuron stage after every batch), so Ctrl+C loses only the stage in progress.
 
 from __future__ import annotations
 
-import matplotlib
+import argparse
+import numpy as np
 
-matplotlib.use("Agg")  # files only, no display
-import numpy as np  # noqa: E402
+__all__ = ["add_parser", "cmd_lyapunov"]
 
-__all__ = ["cmd_lyapunov"]
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lnp-brian lyapunov`` and its options to the sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The sub-commands of the ``lnp-brian`` parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``lyapunov`` parser.
+    """
+    from .options import floats, integer, network_options, number, output_options, quantity, run_options
+
+    ly = sub.add_parser(
+        "lyapunov", help="Lyapunov exponents of a model: maximal, per neuron, spectrum, finite size",
+        description="Maximal Lyapunov exponent by the two-trajectory method (reference and perturbed "
+                    "copies in one build, renormalised every --interval), optionally per-neuron exponents, "
+                    "the Lyapunov spectrum and finite-size exponents. Writes DIR/lyapunov.json and plots. "
+                    "Exponents are in 1/s; every number carries its perturbation size (spiking networks "
+                    "show stable chaos: see the docs).",
+        parents=[network_options(),
+                 run_options(seed_help="network seed (default %(default)s); noise and perturbations derive "
+                                        "from it"),
+                 output_options()])
+    ly.add_argument("--duration", type=quantity("second"), default="2 s",
+                    help="simulated time of the lambda_max run (default 2 s)")
+    ly.add_argument("--dt", type=quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
+    ly.add_argument("--copies", type=integer(1), default=8, help="perturbed copies for lambda_max (default 8)")
+    ly.add_argument("--perturbation", type=number(0, low_open=True), default=1e-3,
+                    help="perturbation size d0 in scaled units (mV, pA, nS, ms, 1; default 1e-3)")
+    ly.add_argument("--interval", type=quantity("second"), default="10 ms",
+                    help="renormalisation interval (default 10 ms)")
+    ly.add_argument("--transient", type=quantity("second", allow_zero=True), default="200 ms",
+                    help="time after the perturbation before averaging (default 200 ms)")
+    ly.add_argument("--warmup", type=quantity("second", allow_zero=True), default="100 ms",
+                    help="time before the perturbation is injected (default 100 ms)")
+    ly.add_argument("--no-input", action="store_true", help="no background noise (default: the model's [input] noise)")
+    ly.add_argument("--per-neuron", action="store_true",
+                    help="also per-neuron exponents: each neuron perturbed in its own copy, batched in one build")
+    ly.add_argument("--window", type=quantity("second"), default="100 ms",
+                    help="finite-time window of per-neuron exponents (default 100 ms)")
+    ly.add_argument("--per-neuron-perturbation", type=number(0, low_open=True), default=0.1,
+                    help="size of each neuron's kick in scaled units (default 0.1, i.e. 0.1 mV for v)")
+    ly.add_argument("--per-neuron-count", type=integer(1),
+                    help="perturb only this many neurons (evenly spaced; default all)")
+    ly.add_argument("--spectrum", type=integer(1), metavar="K",
+                    help="also the first K Lyapunov exponents of the linearised (spiking: noise-probe rate "
+                         "model) or smooth (ODE models) dynamics")
+    ly.add_argument("--spectrum-method", choices=("build", "python"), default="build",
+                    help="ODE models: integrate the variational equations in the compiled build (default; "
+                         "hundreds of times faster per run) or step the Python QR reference")
+    ly.add_argument("--sizes", type=floats, help="finite-size exponents at these perturbation sizes, e.g. 1e-4,1e-2,1")
+    return ly
 
 
 def check_lyapunov_args(args, spec, n: int) -> float:
@@ -56,6 +111,9 @@ def cmd_lyapunov(args, argv) -> int:
         A bad option or input file, raised before the output directory is touched (the
         command line prints it as one line).
     """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
     from brian2 import second
 

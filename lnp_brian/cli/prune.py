@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only, no display
-import numpy as np  # noqa: E402
+__all__ = ["add_parser", "cmd_prune", "config_from_args", "steps_from_args", "write_trajectory"]
 
-__all__ = ["cmd_prune", "config_from_args", "steps_from_args", "write_trajectory"]
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lnp-brian prune`` and its options to the sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The sub-commands of the ``lnp-brian`` parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``prune`` parser.
+    """
+    from .options import add_pruning_options, network_options, output_options, run_options
+
+    p = sub.add_parser(
+        "prune", help="prune a network: Lyapunov Noise Pruning (LNP), activity-based (AP) or random",
+        description="Prune a network built from a model file with LNP (this project's documented "
+                    "reconstruction of Chakraborty et al., ICLR 2024: noise probe, per-neuron Lyapunov "
+                    "exponents, Lyapunov-weighted spectral sparsification, betweenness neuron pruning, "
+                    "delocalisation, timescale optimisation), or with the AP / random baselines, on a "
+                    "geometric schedule to the targets. Every iteration is a re-run of binaries compiled "
+                    "once. Writes DIR/trajectory.csv, network_final.npz (compact), network_final_masked.npz, "
+                    "run.json, checkpoints/ and figures.",
+        parents=[network_options(),
+                 run_options(seed_help="seed of the network and of every random choice (default %(default)s)"),
+                 output_options(resume_help="continue an interrupted run in DIR from its last complete "
+                                             "iteration")],
+        populate=add_pruning_options)
+    return p
 
 
 def steps_from_args(args) -> dict:
@@ -55,7 +85,7 @@ def steps_from_args(args) -> dict:
 def config_from_args(args):
     """The :class:`~lnp_brian.pruning.config.PruneConfig` of the ``lnp-brian prune`` options.
 
-    Every field with an option (:func:`lnp_brian.cli.common.pruning_options`), the steps from
+    Every field with an option (:func:`lnp_brian.cli.options.pruning_option_names`), the steps from
     :func:`steps_from_args`, and the seed and device of ``--seed`` and ``--device``.
 
     Parameters
@@ -85,9 +115,9 @@ def config_from_args(args):
     import dataclasses
 
     from ..pruning.config import PruneConfig, PruneConfigError
-    from .common import pruning_options
+    from .options import pruning_option_names
 
-    options = pruning_options()
+    options = pruning_option_names()
     fields = {f.name: f for f in dataclasses.fields(PruneConfig)}
     values = {}
     for name in options:
@@ -160,6 +190,9 @@ def cmd_prune(args, argv) -> int:
     lnp_brian.pruning.pruner.CheckpointError
         ``--resume`` found a checkpoint changed after it was written (a ValueError).
     """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
     from ..core.files import write_json

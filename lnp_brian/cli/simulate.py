@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
-import matplotlib
+import argparse
+import numpy as np
 
-matplotlib.use("Agg")  # files only, no display
-import numpy as np  # noqa: E402
+__all__ = ["add_parser", "cmd_simulate"]
 
-__all__ = ["cmd_simulate"]
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lnp-brian simulate`` and its options to the sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The sub-commands of the ``lnp-brian`` parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``simulate`` parser.
+    """
+    from .options import SEED, directory, indices, integer, network_options, output_options, quantity, run_options
+
+    s = sub.add_parser(
+        "simulate", help="build a network from a model file and simulate it",
+        description="Build a random network from a model file (shipped name or path), simulate it "
+                    "with the model's default input (Poisson background noise) and write DIR/run.json, "
+                    "network.npz, spikes.npz, raster.png, dynamics.png and run.log.",
+        parents=[network_options(model_help="shipped model name (see `lnp-brian models`) or path to a .toml file",
+                                  neurons_help="number of neurons (default: the model's network.n_neurons)"),
+                 run_options(seed_help="network seed: connectivity, weights, parameters (default %(default)s)"),
+                 output_options()])
+    s.add_argument("--duration", type=quantity("second"), default="1 s",
+                   help="simulated time, with unit (e.g. 1s, 500ms; default 1 s)")
+    s.add_argument("--dt", type=quantity("second"), help="integration step (default: the model's, else 0.1 ms)")
+    s.add_argument("--init-seed", type=SEED, help="seed of initial values (default: derived from --seed)")
+    s.add_argument("--noise-seed", type=SEED, help="seed of the input noise (default: derived from --seed)")
+    s.add_argument("--no-input", action="store_true", help="simulate without the model's default input")
+    s.add_argument("--record", default=None,
+                   help="state variable to record as traces (default: v if the model has it, else all)")
+    s.add_argument("--record-neurons", type=indices, default=None,
+                   help="comma-separated neuron indices to record (default 0,1,2,3,4, those that exist)")
+    s.add_argument("--threads", type=integer(0), default=0, help="OpenMP threads for cpp_standalone (default 0: none)")
+    s.add_argument("--build-dir", type=directory,
+                   help="standalone build directory (default DIR/build); a compiled project there with "
+                        "the same structure is re-used without recompiling")
+    return s
 
 
 def cmd_simulate(args, argv) -> int:
@@ -31,6 +70,9 @@ def cmd_simulate(args, argv) -> int:
         A bad option or input file, raised before the output directory is touched (the
         command line prints it as one line).
     """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
     from brian2 import Equations, second
 

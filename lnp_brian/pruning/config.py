@@ -216,7 +216,7 @@ class PruneConfig:
     {'lyapunov': 'on', 'sparsify': 'on', 'node_pruning': 'on', 'delocalize': 'on', 'timescale': 'off'}
     """
 
-    # Metadata, read by the command line (lnp_brian.cli.common.pruning_options) and by experiment
+    # Metadata, read by the command line (lnp_brian.cli.options.pruning_option_names) and by experiment
     # files (lnp_brian.experiment.runner): "help" what the value is (units, what is accepted; front ends
     # add the default), "option" its `lnp-brian prune` option, "key" its [pruning] key in an
     # experiment file where that is not the field's name (None: not in the file), "choices",

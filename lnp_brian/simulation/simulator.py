@@ -695,6 +695,10 @@ class Simulator:
                 raise GPUUnavailable(f"cuda_standalone cannot run here: {NO_GPU}. "
                                      f"The CUDA project was compiled in {self.build_dir}")
         rec = self._record
+        on_disk = read_json(self.build_dir / "lnp_build.json").get("key")
+        if on_disk != rec.get("key"):  # another Simulator re-compiled this folder for its own structure
+            raise BackendError(f"the build in {self.build_dir} was replaced by a build of another structure; "
+                               "give each structure its own build_dir (or build folder) and run again")
         run_dir = Path(tempfile.mkdtemp(prefix="run_", dir=self.build_dir))
         try:
             args = ["--results_dir", str(run_dir / "results") + os.sep]

@@ -754,7 +754,7 @@ def quality_options(*, n_samples: int = 2000, sample_time=_SERIES["sample_time"]
     >>> o = quality_options(n_samples=500, sample_time="20 ms", feature_taus=["5 ms", 0.05], dt=1e-4)
     >>> o["sample_time"], o["input_gain"], o["feature_taus"]
     (0.02, 3.2e-09, [0.005, 0.05])
-    >>> quality_options(n_samples=500, max_delay=600)
+    >>> quality_options(n_samples=500, max_delay=600)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
     lnp_brian.tasks.quality.QualityOptionError: max_delay 600 leaves too few samples of n_samples 500 ...
