@@ -25,9 +25,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def shared_builds(tmp_path_factory, worker_id):
-    """A folder of standalone builds shared by the pytest-xdist workers of this test run: a
-    build is keyed by its structure and guarded by a file lock, so the first worker that
-    needs it compiles it and the other re-uses it."""
+    """A folder of standalone builds shared by the pytest-xdist workers of this test run. A
+    build folder is compiled under a file lock and re-used when its recorded structure key
+    matches, so the first worker that needs a build compiles it and the other re-uses it."""
     base = tmp_path_factory.getbasetemp()
     root = (base if worker_id == "master" else base.parent) / "shared_builds"
     root.mkdir(exist_ok=True)
