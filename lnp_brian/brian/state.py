@@ -13,7 +13,7 @@ from pathlib import Path
 import brian2 as b2
 
 __all__ = ["MAKE_LOG", "build_lock", "brian_device", "codegen_target", "cpp_prefs", "file_lock", "request_stop",
-           "clear_stop_request", "stop_requested", "stop_if_requested"]
+           "clear_stop_request", "stop_requested", "stop_if_requested", "running_network", "network_running"]
 
 MAKE_LOG = "lnp_make.log"  # the compiler's output, in every standalone project directory
 build_lock = threading.Lock()  # Brian2's device and preferences are process-global
@@ -25,6 +25,7 @@ b2.prefs.core.stop_on_keyboard_interrupt = False
 # Set by request_stop (the CLI's signal handlers). A KeyboardInterrupt alone can be lost: Python
 # drops exceptions raised inside finalisers and weakref callbacks, which Brian2 runs often.
 _stop_requested = threading.Event()
+_network_running = threading.Event()
 
 
 def request_stop() -> None:
@@ -40,6 +41,29 @@ def stop_if_requested() -> None:
     """End the running Brian2 loop if a stop was requested (the body of a NetworkOperation)."""
     if _stop_requested.is_set():
         b2.stop()
+
+
+@contextmanager
+def running_network():
+    """Mark the block as a runtime network run: a signal handler then only requests a stop
+    (:func:`request_stop`), which the run honours at its next step, instead of raising
+    KeyboardInterrupt inside Brian2's code, where a finaliser can swallow it."""
+    _network_running.set()
+    try:
+        yield
+    finally:
+        _network_running.clear()
+
+
+def network_running() -> bool:
+    """Whether a runtime network run (:func:`running_network`) is in progress.
+
+    Returns
+    -------
+    bool
+        True inside :func:`running_network`.
+    """
+    return _network_running.is_set()
 
 
 def stop_requested() -> bool:

@@ -129,7 +129,7 @@ def _interrupt_handlers():
         return lambda: None
     import brian2
 
-    from ..brian.state import clear_stop_request, request_stop
+    from ..brian.state import clear_stop_request, network_running, request_stop
 
     clear_stop_request()
     started_with = getattr(getattr(brian2, "_int_handler", None), "previous_handler", None)
@@ -140,10 +140,12 @@ def _interrupt_handlers():
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        # the exception alone can be swallowed (raised inside a finaliser): the request makes
-        # the simulation in progress, and any later one, stop as well
+        # the request stops the runtime run in progress at its next step (it then raises
+        # SimulationInterrupted) and refuses later runs; raising here as well, inside Brian2's
+        # code, could land in a finaliser that swallows it
         request_stop()
-        raise KeyboardInterrupt(f"signal {signum}")
+        if not network_running():
+            raise KeyboardInterrupt(f"signal {signum}")
 
     def unraisable(info):  # an interrupt dropped inside a finaliser: the stop request acts on it
         if not isinstance(info.exc_value, KeyboardInterrupt):

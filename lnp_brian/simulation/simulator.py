@@ -39,7 +39,7 @@ from ..brian.inputs import OUNoise, split_inputs
 from ..brian.objects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
                              uses_mask)
 from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, cpp_prefs, file_lock,
-                           stop_if_requested, stop_requested)
+                           running_network, stop_if_requested, stop_requested)
 from ..core.devices import DEVICES
 from ..core.files import read_json, write_json
 from ..core.units import parse_quantity, seconds, unit_string
@@ -518,7 +518,8 @@ class Simulator:
                 obj = self._group(group)
                 obj.variables[var].set_value(arr)
             b2.seed(seed)
-            self._net.run(self.duration * b2.second, namespace={}, **self._run_kwargs())
+            with running_network():  # Ctrl-C stops it at the next step and it raises below
+                self._net.run(self.duration * b2.second, namespace={}, **self._run_kwargs())
             # a run stopped in its first step leaves t_ as Brian2's view of the clock's time
             reached = float(np.ravel(np.asarray(self._net.t_))[0])
             if reached < self.duration - 0.5 * self.dt or stop_requested():
