@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+
+from .options import directory, integer, output_options
+
 __all__ = ["add_parser", "cmd_experiment", "check_scheduler"]
 
 
@@ -20,8 +23,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
         The ``experiment`` parser.
     """
     from pathlib import Path
-
-    from .options import directory, integer, output_options
 
     ex = sub.add_parser(
         "experiment", help="run a grid of models x methods x seeds x tasks from a TOML config",

@@ -7,7 +7,10 @@ per-neuron stage after every batch), so Ctrl+C loses only the stage in progress.
 from __future__ import annotations
 
 import argparse
+
 import numpy as np
+
+from .options import floats, integer, network_options, number, output_options, quantity, run_options
 
 __all__ = ["add_parser", "cmd_lyapunov"]
 
@@ -25,8 +28,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The ``lyapunov`` parser.
     """
-    from .options import floats, integer, network_options, number, output_options, quantity, run_options
-
     ly = sub.add_parser(
         "lyapunov", help="Lyapunov exponents of a model: maximal, per neuron, spectrum, finite size",
         description="Maximal Lyapunov exponent by the two-trajectory method (reference and perturbed "

@@ -7,6 +7,8 @@ import csv
 
 import numpy as np
 
+from .options import add_pruning_options, network_options, output_options, run_options
+
 __all__ = ["add_parser", "cmd_prune", "config_from_args", "steps_from_args", "write_trajectory"]
 
 
@@ -23,8 +25,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The ``prune`` parser.
     """
-    from .options import add_pruning_options, network_options, output_options, run_options
-
     p = sub.add_parser(
         "prune", help="prune a network: Lyapunov Noise Pruning (LNP), activity-based (AP) or random",
         description="Prune a network built from a model file with LNP (this project's documented "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import integer, network_options, output_options, quantity, run_options
+
 __all__ = ["add_parser", "cmd_quality"]
 
 #: library option -> command-line flag, for error messages
@@ -24,8 +26,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The ``quality`` parser.
     """
-    from .options import integer, network_options, output_options, quantity, run_options
-
     q = sub.add_parser(
         "quality", help="task-agnostic reservoir quality: memory capacity, kernel and generalisation rank",
         description="Build a network from a model file and measure, on one compiled build re-run with new "

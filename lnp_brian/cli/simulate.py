@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+
 import numpy as np
+
+from .options import SEED, directory, indices, integer, network_options, output_options, quantity, run_options
 
 __all__ = ["add_parser", "cmd_simulate"]
 
@@ -21,8 +24,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The ``simulate`` parser.
     """
-    from .options import SEED, directory, indices, integer, network_options, output_options, quantity, run_options
-
     s = sub.add_parser(
         "simulate", help="build a network from a model file and simulate it",
         description="Build a random network from a model file (shipped name or path), simulate it "
