@@ -7,6 +7,56 @@ so a bad input ends in one line and changes nothing.
 from __future__ import annotations
 
 
+def checked_network_args(args) -> tuple:
+    """Check ``--out``, then load ``--model`` and check the network size, before anything is written.
+
+    The first step of every command that builds a network from a model file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options: ``out``, ``model``, ``neurons`` and, where the command has it,
+        ``connection_probability``.
+
+    Returns
+    -------
+    spec : ModelSpec
+        The loaded model.
+    n : int
+        Number of neurons (``--neurons``, else the model's ``network.n_neurons``).
+    conn : dict
+        The connectivity table (see :func:`checked_size`).
+
+    Raises
+    ------
+    ValueError
+        A bad option or model file, naming it; the output directory is untouched.
+    """
+    from ..core.runs import check_out_dir
+    from ..model.spec import load_model
+
+    check_out_dir(args.out)
+    spec = load_model(args.model)
+    n = spec.network.n_neurons if args.neurons is None else args.neurons
+    return spec, n, checked_size(spec, n, getattr(args, "connection_probability", None))
+
+
+def file_pyplot():
+    """matplotlib.pyplot drawing to files only (the Agg backend), loaded when a command first draws.
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def checked_size(spec, n: int, connection_probability: float | None):
     """The connectivity table for ``n`` neurons, after checking that such a network fits in memory.
 

@@ -112,28 +112,21 @@ def cmd_lyapunov(args, argv) -> int:
         A bad option or input file, raised before the output directory is touched (the
         command line prints it as one line).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
     from brian2 import second
 
     from ..brian.inputs import default_input
     from ..core.files import write_json
-    from ..core.runs import RunDir, check_out_dir
+    from ..core.runs import RunDir
     from ..core.seeding import derive_seed
     from ..lyapunov import finite_size as ly
-    from ..model.spec import load_model
     from ..network.network import build_network
     from ..report import plots
     from ..simulation.simulator import compile_count, versions
-    from .common import checked_size
+    from .common import checked_network_args, file_pyplot
 
     # everything is checked before the run directory is touched
-    check_out_dir(args.out)
-    spec = load_model(args.model)
-    n = spec.network.n_neurons if args.neurons is None else args.neurons
-    conn = checked_size(spec, n, args.connection_probability)
+    spec, n, conn = checked_network_args(args)
+    plt = file_pyplot()
     dt = check_lyapunov_args(args, spec, n)
     inputs = None if args.no_input else default_input(spec)
     seeds = {"network": args.seed, "init": derive_seed(args.seed, "init"),

@@ -190,25 +190,18 @@ def cmd_prune(args, argv) -> int:
     lnp_brian.pruning.pruner.CheckpointError
         ``--resume`` found a checkpoint changed after it was written (a ValueError).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
 
     from ..core.files import write_json
-    from ..core.runs import RunDir, check_out_dir
-    from ..model.spec import load_model
+    from ..core.runs import RunDir
     from ..network.network import build_network
     from ..pruning.pruner import Pruner
     from ..report import plots
     from ..simulation.simulator import versions
-    from .common import checked_size
+    from .common import checked_network_args, file_pyplot
 
     # everything is checked before the run directory is touched
-    check_out_dir(args.out)
-    spec = load_model(args.model)
-    n = spec.network.n_neurons if args.neurons is None else args.neurons
-    conn = checked_size(spec, n, args.connection_probability)
+    spec, n, conn = checked_network_args(args)
+    plt = file_pyplot()
     config = config_from_args(args)
     resolved = {"model": spec.name, "model_source": spec.source, "model_text_sha": _sha(spec.text),
                 "neurons": n, "connection_probability": args.connection_probability, **config.to_dict()}

@@ -102,25 +102,18 @@ def cmd_quality(args, argv) -> int:
     """
     import json
 
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
 
     from ..core.files import write_json
-    from ..core.runs import RunDir, check_out_dir
+    from ..core.runs import RunDir
     from ..core.seeding import derive_seed
-    from ..model.spec import load_model
     from ..network.network import build_network
     from ..simulation.simulator import versions
     from ..tasks.quality import quality_figure, reservoir_quality
-    from .common import checked_size
+    from .common import checked_network_args, file_pyplot
 
     # everything is checked before the run directory is touched
-    check_out_dir(args.out)
-    spec = load_model(args.model)
-    n = spec.network.n_neurons if args.neurons is None else args.neurons
-    conn = checked_size(spec, n, None)
+    spec, n, conn = checked_network_args(args)
+    plt = file_pyplot()
     options = check_quality_args(args, spec)
     seeds = {"network": args.seed, "init": derive_seed(args.seed, "init"),
              "quality": derive_seed(args.seed, "quality")}

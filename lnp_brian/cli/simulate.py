@@ -71,26 +71,19 @@ def cmd_simulate(args, argv) -> int:
         A bad option or input file, raised before the output directory is touched (the
         command line prints it as one line).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
     from brian2 import Equations, second
 
     from ..brian.inputs import default_input
-    from ..core.runs import RunDir, check_out_dir
+    from ..core.runs import RunDir
     from ..core.seeding import derive_seed
-    from ..model.spec import load_model
     from ..network.network import build_network
     from ..report import plots
     from ..simulation.simulator import Simulator, versions
-    from .common import checked_size, resolve_dt
+    from .common import checked_network_args, file_pyplot, resolve_dt
 
     # everything is checked before the run directory is touched
-    check_out_dir(args.out)
-    spec = load_model(args.model)
-    n = spec.network.n_neurons if args.neurons is None else args.neurons
-    conn = checked_size(spec, n, args.connection_probability)
+    spec, n, conn = checked_network_args(args)
+    plt = file_pyplot()
     dt = resolve_dt(spec, args.dt, args.duration)
     names = spec.state_variables
     diff_names = sorted(Equations(spec.neuron.equations).diff_eq_names)
