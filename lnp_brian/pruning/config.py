@@ -94,10 +94,10 @@ def config_seconds(name: str, value) -> float:
     >>> config_seconds("duration", "500 ms")
     0.5
     """
-    from ..core.units import UnitError, parse_quantity
+    from ..core.units import UnitError, seconds
 
     try:
-        t = float(parse_quantity(value, "second", where=name))
+        t = seconds(value, name)
     except (UnitError, TypeError, ValueError) as exc:
         raise PruneConfigError(name, value, f"a time with units such as '500 ms' ({exc})") from None
     if not math.isfinite(t):
