@@ -242,3 +242,21 @@ def test_request_stop_ends_a_runtime_run_and_blocks_the_next(small_hrsnn):
         clear_stop_request()
     sim.duration = 0.01
     assert sim.run(seed=1).info["seed"] == 1  # allowed again after clear_stop_request
+
+
+def test_a_stimulus_brian2_cannot_integrate_exactly_is_refused_by_name(hrsnn):
+    """75 ms / 0.1 ms is 749.9999999999999 in floating point, and no float near 75 ms divides to
+    750: Brian2's exact integrator would fail deep inside the build. The Simulator says so
+    first, with the usable values beside it; 80 ms runs and switches at step 800."""
+    net = lb.build_network(hrsnn, n=20, seed=1)
+    values, weights = np.array([[0.0], [100e-12]]), np.ones((1, 20))
+    with pytest.raises(ValueError, match=r"Stimulus.dt = 75 ms .* 749.9999999999999.* 72 ms or 76 ms"):
+        lb.Simulator(net, "runtime", duration="80 ms", inputs=[lb.Stimulus(values, dt="75 ms", weights=weights)])
+    v = {}
+    for step in (0.0, 100e-12):  # no noise: the runs differ only by the step at t = 80 ms
+        stim = lb.Stimulus(np.array([[0.0], [step]]), dt="80 ms", weights=weights)
+        res = lb.simulate(net, "runtime", duration="85 ms", inputs=[stim], record={"v": [0]},
+                          record_spikes=False, runtime_target="numpy", seed=1)
+        v[step] = np.asarray(res.traces["v"][0, 0])
+    diff = v[100e-12] - v[0.0]
+    assert np.all(diff[:801] == 0) and np.all(diff[802:] > 0)  # the step acts from step 800 on

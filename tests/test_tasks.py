@@ -342,6 +342,8 @@ def test_freeze_detection_and_bad_input(hrsnn, net200, lorenz_task):
         SeriesTaskRunner(lorenz_task, net200, "runtime", input_gain="5 mV")
     with pytest.raises(ValueError, match="multiple of the simulation step"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", sample_time="0.25 ms")
+    with pytest.raises(ValueError, match="sample_time = 75 ms is not a whole number .* nearest usable: 72 ms or 76 ms"):
+        SeriesTaskRunner(lorenz_task, net200, "runtime", sample_time="75 ms")  # 749.99999 steps for Brian2
     with pytest.raises(ValueError, match="input_fraction"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", input_fraction=0)
     with pytest.raises(TypeError, match="SeriesTask"):

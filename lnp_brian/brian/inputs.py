@@ -25,7 +25,8 @@ from brian2.units.fundamentalunits import Quantity, get_dimensions
 
 from ..core.units import as_dimension, parse_quantity, unit_string
 
-__all__ = ["PoissonNoise", "OUNoise", "Stimulus", "PoissonStimulus", "default_input", "MAX_MIXED_CHANNELS"]
+__all__ = ["PoissonNoise", "OUNoise", "Stimulus", "PoissonStimulus", "default_input", "MAX_MIXED_CHANNELS",
+           "clock_steps", "check_clock_steps"]
 
 MAX_MIXED_CHANNELS = 32  # beyond this, give one channel per neuron (weights=None)
 
@@ -380,6 +381,76 @@ def background_noise(noise, spec):
         return noise
     raise TypeError(f"noise must be True (the model's background), False/None (no noise) or a "
                     f"PoissonNoise/OUNoise, got {noise!r}")
+
+
+def clock_steps(interval: float, dt: float) -> int | None:
+    """Simulation steps in ``interval``, if Brian2 counts a whole number of them, else None.
+
+    Brian2 integrates a stimulus exactly only when its sampling interval divided by the
+    simulation step is an integer in floating point. 75 ms / 0.1 ms gives 749.9999999999999,
+    and no floating-point number near 75 ms divides to exactly 750, so such an interval
+    cannot be used at that step.
+
+    Parameters
+    ----------
+    interval : float
+        Sampling interval of the input, in seconds.
+    dt : float
+        Simulation step, in seconds.
+
+    Returns
+    -------
+    int or None
+        ``interval / dt``, or None when that is not a whole number >= 1.
+
+    Examples
+    --------
+    >>> clock_steps(0.05, 1e-4), clock_steps(0.075, 1e-4), clock_steps(0.08, 1e-4)
+    (500, None, 800)
+    """
+    k = interval / dt
+    return int(k) if k >= 1 and k == int(k) else None
+
+
+def check_clock_steps(interval: float, dt: float, name: str) -> int:
+    """:func:`clock_steps`, or a ValueError that names the option and the nearest usable values.
+
+    Parameters
+    ----------
+    interval : float
+        Sampling interval of the input, in seconds.
+    dt : float
+        Simulation step, in seconds.
+    name : str
+        The option holding ``interval``, named in the error.
+
+    Returns
+    -------
+    int
+        Whole simulation steps in ``interval``.
+
+    Raises
+    ------
+    ValueError
+        ``interval`` is not a whole number of steps as Brian2 counts them.
+
+    Examples
+    --------
+    >>> check_clock_steps(0.075, 1e-4, "sample_time")
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_time = 75 ms is not a whole number of simulation steps of 0.1 ms in floating point (0.075 / 0.0001 = 749.9999999999999), which Brian2 needs to integrate the input exactly; nearest usable: 72 ms or 76 ms
+    """
+    k = clock_steps(interval, dt)
+    if k is not None:
+        return k
+    ms = max(1, round(interval * 1e3))
+    lower = next((m for m in range(ms, 0, -1) if m != ms and clock_steps(m * 1e-3, dt)), None)
+    upper = next(m for m in range(ms + 1, ms + 1000) if clock_steps(m * 1e-3, dt))
+    near = f"{lower} ms or {upper} ms" if lower else f"{upper} ms"
+    raise ValueError(f"{name} = {interval * 1e3:g} ms is not a whole number of simulation steps of "
+                     f"{dt * 1e3:g} ms in floating point ({interval!r} / {dt!r} = {interval / dt!r}), which "
+                     f"Brian2 needs to integrate the input exactly; nearest usable: {near}")
 
 
 def split_inputs(inputs, spec):

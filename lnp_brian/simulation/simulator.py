@@ -35,7 +35,7 @@ import numpy as np
 import brian2 as b2
 from brian2.units.fundamentalunits import Quantity
 
-from ..brian.inputs import OUNoise, split_inputs
+from ..brian.inputs import OUNoise, check_clock_steps, split_inputs
 from ..brian.objects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
                              uses_mask)
 from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, cpp_prefs, file_lock,
@@ -415,6 +415,8 @@ class Simulator:
         if self.dt > self.duration:
             raise ValueError(f"dt ({self.dt:g} s) is longer than the duration ({self.duration:g} s)")
         self.noise, self.stimulus, self.spike_input = split_inputs(inputs, network.model)
+        if self.stimulus is not None:
+            check_clock_steps(float(self.stimulus.dt), self.dt, "Stimulus.dt")
         self.copies = int(copies)
         self.record = dict(record or {})
         _check_record(self.record, network)

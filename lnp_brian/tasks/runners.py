@@ -58,7 +58,7 @@ import numpy as np
 from brian2 import second
 from brian2.units.fundamentalunits import Quantity
 
-from ..brian.inputs import MAX_MIXED_CHANNELS, OUNoise, PoissonNoise, PoissonStimulus, Stimulus, background_noise
+from ..brian.inputs import MAX_MIXED_CHANNELS, OUNoise, check_clock_steps, PoissonNoise, PoissonStimulus, Stimulus, background_noise
 from ..core.seeding import derive_seed, rng
 from ..core.units import UnitError, parse_quantity, unit_string
 from ..network.network import Network
@@ -264,6 +264,10 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
                                             f"got {input_gain!r}")
     if dt is not None:
         _steps(out["sample_time"], dt, "sample_time")
+        try:  # the samples feed the membrane equation through a TimedArray
+            check_clock_steps(out["sample_time"], dt, "sample_time")
+        except ValueError as exc:
+            raise TaskOptionError("sample_time", str(exc)) from None
     return out
 
 
