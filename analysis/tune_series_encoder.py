@@ -1,11 +1,14 @@
 """Choose the series encoder and readout defaults on the VALIDATION block (never the test block).
 
-A dense HRSNN (default 300 neurons) forecasts Lorenz63 (1500 samples, dt 0.03, 60/20/20
-split) one and ten steps ahead. For every sample time one build is compiled; gains, input
-fractions and feature sets are re-runs / re-fits of the same build. Every row reports the
-validation NRMSE used for the choice and, for the record, the test NRMSE of the same fit.
+A dense HRSNN (default 300 neurons) forecasts Lorenz63 (default 2500 samples, dt 0.03,
+60/20/20 split) one and ten steps ahead. For every sample time one build is compiled; gains,
+bias spreads, input fractions and feature sets are re-runs / re-fits of the same build. Every
+row reports the validation NRMSE used for the choice and, for the record, the test NRMSE of
+the same fit.
 
     python analysis/tune_series_encoder.py --out runs/tune_encoder.json
+    python analysis/tune_series_encoder.py --seed 2 --sample-times 50 --gains 3200 \
+        --biases 0,0.25,0.5,1 --out runs/tune_bias_s2.json
 
 Prints a table; the JSON holds every row. docs/reservoir.md quotes the result.
 """
@@ -52,7 +55,7 @@ def columns(runner, X, n_active, *, taus=None, input_term=True, features="spikes
 def main(argv=None):
     import lnp_brian as lb
     from lnp_brian.tasks import datasets as ds
-    from lnp_brian.tasks.runners import SeriesTaskRunner
+    from lnp_brian.tasks.runners import SERIES_DEFAULTS, SeriesTaskRunner
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="hrsnn")
@@ -60,12 +63,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--sample-times", default="10,20,50", help="ms, comma-separated")
     p.add_argument("--gains", default="1600,3200,6400", help="pA, comma-separated")
+    p.add_argument("--biases", default="0.5", help="input_bias values (units of the gain), comma-separated")
+    p.add_argument("--samples", type=int, default=2500, help="length of the Lorenz63 series")
     p.add_argument("--device", default="cpp_standalone")
     p.add_argument("--out", type=Path, default=Path("runs/tune_encoder.json"))
     args = p.parse_args(argv)
 
     net = lb.build_network(args.model, n=args.neurons, seed=args.seed)
-    series = ds.lorenz63(1500, dt=0.03)
+    series = ds.lorenz63(args.samples, dt=0.03)
     tasks = {h: ds.make_series_task(series, horizon=h, name=f"lorenz63_h{h}") for h in (1, 10)}
     n = net.n_active
     rows = []
@@ -75,43 +80,49 @@ def main(argv=None):
                                   build_dir=args.out.parent / f"build_tune_{args.model}_{st:g}ms", reuse=True,
                                   seed=args.seed)
         for frac in (1.0, 0.5):
-            W_full = runner.input_weights
-            if frac < 1.0:  # keep a seeded subset of the input neurons (same weights)
+            W_full, b_full = runner.input_weights, runner.bias_pattern
+            if frac < 1.0:  # keep a seeded subset of the input neurons (same weights and biases)
                 keep = np.random.default_rng(args.seed).choice(net.n, int(frac * net.n), replace=False)
                 W = np.zeros_like(W_full)
                 W[:, keep] = W_full[:, keep]
                 runner.input_weights = W
-            for gain in [float(x) for x in args.gains.split(",")]:
-                if frac < 1.0 and gain != 3200.0:
+                runner.bias_pattern = np.where(np.isin(np.arange(net.n), keep), b_full, 0.0)
+            for gain, bias in [(float(g), float(b)) for g in args.gains.split(",") for b in args.biases.split(",")]:
+                if frac < 1.0 and (gain != 3200.0 or bias != SERIES_DEFAULTS["input_bias"]):
                     continue
-                runner.input_gain = gain * 1e-12
+                runner.input_gain, runner.input_bias = gain * 1e-12, bias
                 t0 = time.perf_counter()
                 X, sops, rate, _ = runner.features(seed=args.seed)
                 sim_s = time.perf_counter() - t0
                 variants = {"u+bank": {}} if frac < 1.0 else {
+                    "u+bank": {}, "u+bank+v (non-spiking)": {"features": "spikes+v"}} if bias != SERIES_DEFAULTS[
+                    "input_bias"] else {
                     "u+bank": {}, "bank (no u)": {"input_term": False}, "u+20ms": {"taus": (0.02,)},
                     "20ms only": {"taus": (0.02,), "input_term": False}, "u+v (non-spiking)": {"features": "v"},
                     "u+bank+v (non-spiking)": {"features": "spikes+v"}}
                 for label, kw in variants.items():
                     Xs, blocks = columns(runner, X, n, **kw)
-                    row = {"sample_time_ms": st, "input_fraction": frac, "gain_pA": gain, "features": label,
+                    row = {"sample_time_ms": st, "input_fraction": frac, "gain_pA": gain, "input_bias": bias,
+                           "features": label,
                            "rate_hz": rate, "spikes_per_neuron_per_sample": rate * st * 1e-3,
                            "simulate_s": sim_s}
                     for h, task in tasks.items():
                         sc = fit_scores(runner, Xs[: task.test.index[-1] + 1], task, blocks)
                         row[f"val_h{h}"], row[f"test_h{h}"] = sc["val"], sc["test"]
                     rows.append(row)
-                    print(f"{st:4g} ms  frac {frac:.1f}  {gain:6g} pA  {label:24s} rate {rate:5.1f} Hz  "
+                    print(f"{st:4g} ms  frac {frac:.1f}  {gain:6g} pA  bias {bias:4g}  {label:24s} rate {rate:5.1f} Hz  "
                           f"val h1 {row['val_h1']:.4f} h10 {row['val_h10']:.4f}   "
                           f"test h1 {row['test_h1']:.4f} h10 {row['test_h10']:.4f}  ({sim_s:.1f} s)", flush=True)
-            runner.input_weights = W_full
+            runner.input_weights, runner.bias_pattern = W_full, b_full
         runner.close()
     best = min((r for r in rows if r["features"] == "u+bank"), key=lambda r: r["val_h10"])
-    print(f"\nchosen on validation h = 10 (spike features u+bank): {best['sample_time_ms']:g} ms, "
-          f"fraction {best['input_fraction']}, {best['gain_pA']:g} pA: val h1 {best['val_h1']:.4f} "
+    print(f"\nlowest validation h = 10 (spike features u+bank): {best['sample_time_ms']:g} ms, "
+          f"fraction {best['input_fraction']}, {best['gain_pA']:g} pA, bias {best['input_bias']:g}: "
+          f"val h1 {best['val_h1']:.4f} "
           f"h10 {best['val_h10']:.4f}; test h1 {best['test_h1']:.4f} h10 {best['test_h10']:.4f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"model": args.model, "neurons": args.neurons, "seed": args.seed,
+                                    "samples": args.samples,
                                     "rows": rows, "chosen": best,
                                     "wall_s": time.perf_counter() - t_all}, indent=1))
 

@@ -34,6 +34,22 @@ def shared_builds(tmp_path_factory, worker_id):
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def package_cache(shared_builds):
+    """One cache of compiled artefacts (the precompiled header) for this test run, shared by its
+    workers and the CLI processes it starts, and never the user's own."""
+    from lnp_brian.brian.precompiled import CACHE_ENV
+
+    path = shared_builds.parent / "lnp_brian_cache"
+    saved = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = saved
+
+
 @pytest.fixture(scope="session")
 def hrsnn():
     return lb.load_model("hrsnn")

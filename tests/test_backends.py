@@ -3,6 +3,8 @@ new weights, masks, active flags and time constants (the compile-once rule)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,35 @@ def test_a_stimulus_brian2_cannot_integrate_exactly_is_refused_by_name(hrsnn):
         v[step] = np.asarray(res.traces["v"][0, 0])
     diff = v[100e-12] - v[0.0]
     assert np.all(diff[:801] == 0) and np.all(diff[802:] > 0)  # the step acts from step 800 on
+
+
+def test_precompiled_standard_headers_change_no_object_of_the_simulation(small_hrsnn, stimulus, tmp_path,
+                                                                         monkeypatch, package_cache):
+    """cpp_standalone builds include the standard headers precompiled once (parsing them was most
+    of each code object's compile time). The code objects compile to the same bytes and the
+    runs give the same spikes as a build without it (LNP_BRIAN_PCH=off)."""
+    from lnp_brian.core.files import read_json
+
+    dirs = {}
+    spikes = {}
+    for switch in ("on", "off"):
+        monkeypatch.setenv("LNP_BRIAN_PCH", switch)
+        dirs[switch] = tmp_path / switch
+        with lb.Simulator(small_hrsnn, "cpp_standalone", duration="200 ms", inputs=[stimulus],
+                          build_dir=dirs[switch]) as sim:
+            res = sim.run(seed=4)
+        spikes[switch] = (res.spike_t, res.spike_i)
+    on, off = dirs["on"], dirs["off"]
+    header = read_json(on / "lnp_build.json")["precompiled_header"]
+    assert header is not None and header.startswith(str(package_cache))
+    assert Path(header + ".gch").stat().st_size > 1e6  # the compiled form, not the text
+    assert f"-include{header}" in (on / "makefile").read_text()
+    assert read_json(off / "lnp_build.json")["precompiled_header"] is None
+    assert "-include" not in (off / "makefile").read_text()
+    objects = sorted(p.relative_to(on) for p in (on / "code_objects").glob("*.o"))
+    assert len(objects) > 10
+    for obj in objects:
+        assert (on / obj).read_bytes() == (off / obj).read_bytes(), obj
+    assert len(spikes["on"][0]) > 100
+    np.testing.assert_array_equal(spikes["on"][0], spikes["off"][0])
+    np.testing.assert_array_equal(spikes["on"][1], spikes["off"][1])

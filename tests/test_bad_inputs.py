@@ -162,7 +162,7 @@ CASES = [
     ("ex-short-duration", ["experiment", "{tmp}/e.toml"],
      {"e.toml": experiment_with("\nduration = ", '\nduration = "0.1 s"  # was ')}, ["pruning.duration", "transient"]),
     ("ex-samples-negative", ["experiment", "{tmp}/e.toml"],
-     {"e.toml": experiment_with("samples = 1500", "samples = -10")}, ["samples"]),
+     {"e.toml": experiment_with("samples = 2500", "samples = -10")}, ["samples"]),
     ("ex-unknown-method", ["experiment", "{tmp}/e.toml"],
      {"e.toml": experiment_with('methods = ["dense", "lnp", "ap"]', 'methods = ["dense", "lnpp"]')}, ["experiment.methods", "lnpp"]),
     ("ex-workers-zero", ["experiment", "{tmp}/e.toml", "--workers", "0"],

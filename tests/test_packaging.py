@@ -111,7 +111,7 @@ TINY_EXPERIMENT = """
 name = "tiny"
 seeds = [1]
 methods = ["dense", "random"]
-device = "runtime"
+device = "cpp_standalone"      # the installed package compiles its builds (faster than NumPy here)
 workers = 1
 
 [network]

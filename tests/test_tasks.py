@@ -104,6 +104,13 @@ def test_lorenz_readout_beats_persistence_on_one_build(series_runner, series_den
     assert series_runner.compiled_here == 1 and out["compiled_during"] == 0
     assert out["compilations"] == 1 and out["compilations_during_evaluate"] == 0
     assert out["runs"] == len(series_runner.chunks) == 4
+    # the bias currents reach the network: +-1600 pA at the extremes of b_j, so the neurons
+    # biased upwards fire far more over the same inputs than those biased downwards
+    b = series_runner.bias_pattern
+    assert out["encoder"]["input_bias"] == 0.5 and np.all(np.abs(b) <= 1) and abs(b.mean()) < 0.1
+    np.testing.assert_allclose(series_runner.bias_currents, 3200e-12 * 0.5 * b)
+    rates = series_runner.last_train_rates
+    assert rates[b > 0.5].mean() > 1.5 * rates[b < -0.5].mean()
     import json
 
     json.dumps(json_summary(out))  # the summary is plain JSON
@@ -346,6 +353,8 @@ def test_freeze_detection_and_bad_input(hrsnn, net200, lorenz_task):
         SeriesTaskRunner(lorenz_task, net200, "runtime", sample_time="75 ms")  # 749.99999 steps for Brian2
     with pytest.raises(ValueError, match="input_fraction"):
         SeriesTaskRunner(lorenz_task, net200, "runtime", input_fraction=0)
+    with pytest.raises(ValueError, match="input_bias must be a finite number >= 0, got -0.5"):
+        SeriesTaskRunner(lorenz_task, net200, "runtime", input_bias=-0.5)
     with pytest.raises(TypeError, match="SeriesTask"):
         SeriesTaskRunner(lorenz_task.series, net200, "runtime")
     with pytest.raises(ValueError, match="no spiking neurons"):

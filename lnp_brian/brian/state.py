@@ -4,15 +4,15 @@ the stop request that Ctrl-C sets."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 
 import brian2 as b2
 
-__all__ = ["MAKE_LOG", "build_lock", "brian_device", "codegen_target", "cpp_prefs", "file_lock", "request_stop",
+from .precompiled import standard_header
+
+__all__ = ["MAKE_LOG", "build_lock", "brian_device", "codegen_target", "cpp_prefs", "request_stop",
            "clear_stop_request", "stop_requested", "stop_if_requested", "running_network", "network_running"]
 
 MAKE_LOG = "lnp_make.log"  # the compiler's output, in every standalone project directory
@@ -141,8 +141,10 @@ def codegen_target(target: str | None):
 def cpp_prefs(device: str, threads: int):
     """Set compiler/OpenMP preferences for one build and restore them afterwards.
 
-    The compiler's output goes to ``MAKE_LOG`` in the project directory; for
-    ``cuda_standalone`` the preferences of
+    The compiler's output goes to ``MAKE_LOG`` in the project directory.
+    ``cpp_standalone`` builds include the precompiled standard headers of
+    :func:`~lnp_brian.brian.precompiled.standard_header`; for ``cuda_standalone`` the
+    preferences of
     :func:`~lnp_brian.brian.cuda.cuda_preferences` are set as well.
 
     Parameters
@@ -163,6 +165,14 @@ def cpp_prefs(device: str, threads: int):
     setp("devices.cpp_standalone.openmp_threads", threads if device == "cpp_standalone" else 0)
     # compiler output into a log file of the project, named in build errors
     setp("devices.cpp_standalone.extra_make_args_unix", [f"-j{os.cpu_count() or 1}", f">{MAKE_LOG}", "2>&1"])
+    if device == "cpp_standalone":  # parse the standard headers once, not in every translation unit
+        from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+        header = standard_header(list(get_compiler_and_args()[1]))
+        if header is not None:
+            # one word: Brian2 drops every flag that fails to compile on its own, as "-include" would
+            setp("codegen.cpp.extra_compile_args_gcc", [*prefs["codegen.cpp.extra_compile_args_gcc"],
+                                                         f"-include{header}"])
     if device == "cuda_standalone":
         from .cuda import cuda_preferences, set_brian2cuda_detection
 
@@ -175,23 +185,3 @@ def cpp_prefs(device: str, threads: int):
     finally:
         for key, value in saved.items():
             prefs[key] = value
-
-
-@contextmanager
-def file_lock(path: Path):
-    """Hold an exclusive lock on ``path`` for the block.
-
-    One process builds a shared build directory at a time (``fcntl.flock``, so the lock
-    is released if the process dies).
-
-    Parameters
-    ----------
-    path : str or Path
-        The lock file (created, or truncated if it exists).
-    """
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

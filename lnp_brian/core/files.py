@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default"]
+__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default", "file_lock"]
 
 
 def atomic_write(path, write) -> Path:
@@ -164,3 +166,23 @@ def json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     return str(obj)
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive lock on ``path`` for the block.
+
+    One process builds a shared build directory at a time (``fcntl.flock``, so the lock
+    is released if the process dies).
+
+    Parameters
+    ----------
+    path : str or Path
+        The lock file (created, or truncated if it exists).
+    """
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

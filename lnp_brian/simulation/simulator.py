@@ -38,10 +38,10 @@ from brian2.units.fundamentalunits import Quantity
 from ..brian.inputs import OUNoise, check_clock_steps, split_inputs
 from ..brian.objects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
                              uses_mask)
-from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, cpp_prefs, file_lock,
+from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, cpp_prefs,
                            running_network, stop_if_requested, stop_requested)
 from ..core.devices import DEVICES
-from ..core.files import read_json, write_json
+from ..core.files import file_lock, read_json, write_json
 from ..core.units import parse_quantity, seconds, unit_string
 from ..network.network import Network
 from .results import SimResult
@@ -617,6 +617,9 @@ class Simulator:
                 rec["cuda_note"] = why
             log = self.build_dir / MAKE_LOG
             log.unlink(missing_ok=True)  # a log left by an earlier build is not this one's
+            rec["precompiled_header"] = next((flag[len("-include"):] for flag in
+                                              b2.prefs["codegen.cpp.extra_compile_args_gcc"]
+                                              if flag.startswith("-include")), None)
             t0 = time.perf_counter()
             try:
                 b2.device.build(directory=directory, compile=compile_ok, run=False, with_output=False)

@@ -854,7 +854,9 @@ def reservoir_quality(network, device: str = "cpp_standalone", *, n_samples: int
     Encoder (as :class:`~lnp_brian.tasks.runners.SeriesTaskRunner`): one scalar channel, mixed into a
     seeded random subset of ``input_fraction`` of the neurons with seeded weights uniform in
     [-1, 1]; neuron j receives ``input_gain * W[j] * u(t)`` on top of the model's background
-    noise. Plasticity is frozen (the plasticity amplitudes are set to 0 in every run, see
+    noise. Unlike the forecasting runner it adds no bias currents (``input_bias``): the measures
+    here were calibrated without them, and an i.i.d. input with mean 0 has no attractor for
+    the bias to tile. Plasticity is frozen (the plasticity amplitudes are set to 0 in every run, see
     :func:`lnp_brian.tasks.runners.plasticity_amplitudes`), so every run sees the same network.
 
     Features: the spike trains of the active neurons filtered with each time constant of

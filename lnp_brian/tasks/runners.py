@@ -127,6 +127,13 @@ def _fraction(value, name: str) -> float:
     return float(value)
 
 
+def _nonnegative(value, name: str) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (ok and math.isfinite(value) and value >= 0):
+        raise TaskOptionError(name, f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def _int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
         raise TaskOptionError(name, f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -158,7 +165,8 @@ def _check_noise(noise):
 #: the defaults of the series encoder and readout, chosen on validation data (see
 #: :class:`SeriesTaskRunner` and docs/reservoir.md): one place, used by the runner, the
 #: option checks and the experiment files
-SERIES_DEFAULTS = {"sample_time": "50 ms", "input_fraction": 1.0, "input_gain": "3200 pA", "signed": True,
+SERIES_DEFAULTS = {"sample_time": "50 ms", "input_fraction": 1.0, "input_gain": "3200 pA", "input_bias": 0.5,
+                   "signed": True,
                    "noise": True, "washout": 20, "chunk": 500,
                    "feature_tau": ("5 ms", "20 ms", "50 ms", "100 ms", "200 ms"),
                    "features": "spikes", "input_term": True, "stdp_epochs": 1}
@@ -174,7 +182,8 @@ IMAGE_FEATURE_KINDS = ("counts", "sqrt_counts")
 
 
 def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction: float = SERIES_DEFAULTS["input_fraction"],
-                   input_gain=SERIES_DEFAULTS["input_gain"], signed: bool = True, noise=True,
+                   input_gain=SERIES_DEFAULTS["input_gain"], input_bias: float = SERIES_DEFAULTS["input_bias"],
+                   signed: bool = True, noise=True,
                    washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
                    feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = "spikes", input_term: bool = True,
                    stdp_epochs: int = 1, input_dim="amp", dt: float | None = None) -> dict:
@@ -192,6 +201,8 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
         Fraction of the neurons receiving the input.
     input_gain : str or Quantity, default="3200 pA"
         Current per unit of the normalised series, in the dimension ``input_dim``; > 0.
+    input_bias : float, default=0.5
+        Spread of the input neurons' constant bias currents, in units of ``input_gain``; >= 0.
     signed : bool, default=True
         Mixing weights in [-1, 1] (True) or [0, 1].
     noise : bool or PoissonNoise or OUNoise, default=True
@@ -242,6 +253,7 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
     out = {"sample_time": _quantity(sample_time, "second", "sample_time"),
            "input_fraction": _fraction(input_fraction, "input_fraction"),
            "input_gain": _quantity(input_gain, input_dim, "input_gain"),
+           "input_bias": _nonnegative(input_bias, "input_bias"),
            "signed": _bool(signed, "signed"),
            "noise": _check_noise(noise),
            "washout": _int(washout, "washout", 0),
@@ -658,9 +670,16 @@ class _Runner(SimulatorOwner):
             raise TypeError(f"network must be a lnp_brian Network, got {type(net).__name__}")
         return net
 
+    @property
+    def bias_currents(self) -> np.ndarray | None:
+        """Constant input currents (A) per neuron of every run, or None (no bias)."""
+        return None
+
     def _run(self, net: Network, seed: int, plastic: bool, **values):
         """One run of the compiled binary; frozen runs are checked to leave w unchanged."""
         overrides = dict(values)
+        if self.bias_currents is not None:
+            overrides.setdefault("bias", self.bias_currents)
         if self._plastic_any and not plastic and self.freeze:
             m = len(net.pre)
             overrides["syn_params"] = {name: np.zeros(m) for name in self.freeze}
@@ -738,8 +757,13 @@ class SeriesTaskRunner(_Runner):
         deviation of a variable moves an input neuron's current by up to 3.2 nA; the
         membrane filters it and the threshold rectifies it). A reservoir driven weakly is
         dominated by its background noise. The defaults of ``sample_time``,
-        ``input_fraction``, ``input_gain`` and ``feature_tau`` were chosen on the validation
-        block of Lorenz63 (docs/reservoir.md has the numbers).
+        ``input_fraction``, ``input_gain``, ``input_bias`` and ``feature_tau`` were chosen on
+        the validation block of Lorenz63 (docs/reservoir.md has the numbers).
+    input_bias : float
+        Spread of a constant bias current per input neuron, in units of ``input_gain``
+        (default 0.5): neuron j gets ``input_gain * input_bias * b_j`` with seeded b_j
+        uniform in [-1, 1] (:attr:`bias_currents`). It staggers the neurons' firing
+        thresholds across the range of the input; 0 turns it off.
     signed : bool
         Mixing weights uniform in [-1, 1] (default) or in [0, 1]. Each input neuron
         receives every channel k with its own weight: neuron j gets
@@ -813,6 +837,8 @@ class SeriesTaskRunner(_Runner):
         Neurons receiving input.
     input_weights : float array (K, N)
         Dimensionless mixing weights (zero outside ``input_neurons``).
+    bias_pattern : float array (N,)
+        The b_j of ``input_bias``: uniform in [-1, 1] on ``input_neurons``, 0 elsewhere.
     chunks : list of (first sample, samples kept)
         The simulation plan of one evaluation.
     build_seconds : float
@@ -841,7 +867,8 @@ class SeriesTaskRunner(_Runner):
 
     def __init__(self, task: SeriesTask, network: Network, device: str = "cpp_standalone", *,
                  sample_time=SERIES_DEFAULTS["sample_time"], input_fraction: float = SERIES_DEFAULTS["input_fraction"],
-                 input_gain=SERIES_DEFAULTS["input_gain"], signed: bool = True, noise=True,
+                 input_gain=SERIES_DEFAULTS["input_gain"], input_bias: float = SERIES_DEFAULTS["input_bias"],
+                 signed: bool = True, noise=True,
                  washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
                  feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = SERIES_DEFAULTS["features"],
                  input_term: bool = SERIES_DEFAULTS["input_term"], regime: str = "readout", freeze=None,
@@ -863,10 +890,11 @@ class SeriesTaskRunner(_Runner):
                              f"{MAX_MIXED_CHANNELS}")
         dt_sim = integration_step(dt, spec)
         o = series_options(sample_time=sample_time, input_fraction=input_fraction, input_gain=input_gain,
-                           signed=signed, noise=noise, washout=washout, chunk=chunk, feature_tau=feature_tau,
+                           input_bias=input_bias, signed=signed, noise=noise, washout=washout, chunk=chunk, feature_tau=feature_tau,
                            features=features, input_term=input_term,
                            stdp_epochs=stdp_epochs, input_dim=spec.neuron.input_dim, dt=dt_sim)
         self.sample_time, self.input_fraction, self.input_gain = o["sample_time"], o["input_fraction"], o["input_gain"]
+        self.input_bias = o["input_bias"]
         self.signed, self.washout, self.chunk = o["signed"], o["washout"], o["chunk"]
         self.feature_tau = o["feature_tau"]
         self.shared_runs = shared_runs
@@ -888,6 +916,8 @@ class SeriesTaskRunner(_Runner):
         W = np.zeros((K, n))
         W[:, self.input_neurons] = rng(self.seed, "tasks.series.input_weights").uniform(low, 1.0, (K, n_in))
         self.input_weights = W
+        self.bias_pattern = np.zeros(n)
+        self.bias_pattern[self.input_neurons] = rng(self.seed, "tasks.series.input_bias").uniform(-1.0, 1.0, n_in)
 
         # ---- simulation plan: rows 0 .. last test index, in chunks -------------------
         n_rows = int(task.test.index[-1]) + 1
@@ -1055,9 +1085,20 @@ class SeriesTaskRunner(_Runner):
         h = hashlib.sha256(json.dumps([net.content_key(), int(seed), self.sample_time, self.input_gain,
                                        self.washout, self.chunk, self.sim.structure()],
                                       sort_keys=True, default=str).encode())
-        for arr in (self.input_weights, self.task.normalised):
+        for arr in (self.input_weights, self.task.normalised, self.bias_currents):
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()
+
+    @property
+    def bias_currents(self) -> np.ndarray:
+        """Bias current (A) of each neuron: ``input_gain * input_bias * bias_pattern``.
+
+        ``bias_pattern`` is uniform in [-1, 1] on the input neurons (seeded) and 0 elsewhere.
+        With a gain far above the rheobase a neuron fires where its input ``W[:, j] . u`` is
+        positive, so without a bias every neuron's firing boundary passes through the mean of
+        the series; the bias moves each boundary by a different amount.
+        """
+        return self.input_gain * self.input_bias * self.bias_pattern
 
     @property
     def readout_size(self) -> int:
@@ -1185,6 +1226,7 @@ class SeriesTaskRunner(_Runner):
             "counts": metrics.counts(trained, readout_size=self.readout_size, input_synapses=0),
             "rate_hz": rate,
             "encoder": {"sample_time_ms": self.sample_time * 1e3, "input_gain_pA": self.input_gain * 1e12,
+                        "input_bias": self.input_bias,
                         "input_fraction": self.input_fraction, "input_neurons": int(len(self.input_neurons)),
                         "signed": self.signed, "washout": self.washout, "chunk": self.chunk,
                         "feature_tau_ms": [t * 1e3 for t in self.feature_tau],
