@@ -185,8 +185,8 @@ def test_stdp_regime_changes_only_ee_weights_within_bounds(lorenz_task, net200, 
 
 
 def test_default_encoder_beats_the_linear_baselines_at_ten_steps(hrsnn, tmp_path_factory):
-    """The package defaults (50 ms per sample into every neuron at 3200 pA, filter bank + u(t),
-    one scale per block) on a 150-neuron HRSNN, Lorenz63 1500 samples: at h = 10 the reservoir
+    """The package defaults (50 ms per sample into every neuron at 3200 pA with bias currents,
+    filter bank + u(t), one scale per block) on a 150-neuron HRSNN, Lorenz63 1500 samples: at h = 10 the reservoir
     beats ridge on 6 lags by a clear factor, and beats a readout of u(t) alone (what is left
     when the encoder or the network does nothing). The two horizons share one simulation.
     Membrane-potential features (a separate build) are labelled non-spiking and also carry
