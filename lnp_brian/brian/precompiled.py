@@ -37,8 +37,13 @@ STANDARD_HEADERS = ("chrono", "climits", "cmath", "ctime", "fstream", "iostream"
                     "vector")
 
 
-def cache_root() -> Path:
+def cache_root(environ=None) -> Path:
     """The package's cache folder for compiled artefacts.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment to read (default: ``os.environ``).
 
     Returns
     -------
@@ -48,16 +53,16 @@ def cache_root() -> Path:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ["LNP_BRIAN_CACHE"] = "/tmp/lnp_cache"
-    >>> cache_root()
+    >>> cache_root({"LNP_BRIAN_CACHE": "/tmp/lnp_cache"})
     PosixPath('/tmp/lnp_cache')
-    >>> del os.environ["LNP_BRIAN_CACHE"]
+    >>> cache_root({"XDG_CACHE_HOME": "/var/cache"})
+    PosixPath('/var/cache/lnp_brian')
     """
-    value = os.environ.get(CACHE_ENV, "").strip()
+    environ = os.environ if environ is None else environ
+    value = environ.get(CACHE_ENV, "").strip()
     if value:
         return Path(value).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lnp_brian"
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lnp_brian"
 
 
 def _cpu_flags() -> bytes:
