@@ -264,22 +264,33 @@ def test_a_stimulus_brian2_cannot_integrate_exactly_is_refused_by_name(hrsnn):
     assert np.all(diff[:801] == 0) and np.all(diff[802:] > 0)  # the step acts from step 800 on
 
 
-def test_precompiled_standard_headers_change_no_object_of_the_simulation(small_hrsnn, stimulus, tmp_path,
-                                                                         monkeypatch, package_cache):
+_ONE_BUILD = """
+import sys
+import numpy as np
+import lnp_brian as lb
+net = lb.build_network("hrsnn", n=200, seed=3)
+with lb.Simulator(net, "cpp_standalone", duration="200 ms", inputs=lb.default_input(net.model),
+                  build_dir=sys.argv[1]) as sim:
+    res = sim.run(seed=4)
+np.savez(sys.argv[1] + "/spikes.npz", t=res.spike_t, i=res.spike_i)
+"""
+
+
+def test_precompiled_standard_headers_change_no_object_of_the_simulation(tmp_path, package_cache):
     """cpp_standalone builds include the standard headers precompiled once (parsing them was most
     of each code object's compile time). The code objects compile to the same bytes and the
-    runs give the same spikes as a build without it (LNP_BRIAN_PCH=off)."""
+    runs give the same spikes as a build without it (LNP_BRIAN_PCH=off). Each build runs in a
+    fresh process, where Brian2 gives its objects the same names."""
+    import os
+    import subprocess
+    import sys
+
     from lnp_brian.core.files import read_json
 
-    dirs = {}
-    spikes = {}
-    for switch in ("on", "off"):
-        monkeypatch.setenv("LNP_BRIAN_PCH", switch)
-        dirs[switch] = tmp_path / switch
-        with lb.Simulator(small_hrsnn, "cpp_standalone", duration="200 ms", inputs=[stimulus],
-                          build_dir=dirs[switch]) as sim:
-            res = sim.run(seed=4)
-        spikes[switch] = (res.spike_t, res.spike_i)
+    dirs = {switch: tmp_path / switch for switch in ("on", "off")}
+    for switch, folder in dirs.items():
+        subprocess.run([sys.executable, "-c", _ONE_BUILD, str(folder)], check=True, capture_output=True,
+                       env=dict(os.environ, LNP_BRIAN_PCH=switch))
     on, off = dirs["on"], dirs["off"]
     header = read_json(on / "lnp_build.json")["precompiled_header"]
     assert header is not None and header.startswith(str(package_cache))
@@ -291,6 +302,7 @@ def test_precompiled_standard_headers_change_no_object_of_the_simulation(small_h
     assert len(objects) > 10
     for obj in objects:
         assert (on / obj).read_bytes() == (off / obj).read_bytes(), obj
-    assert len(spikes["on"][0]) > 100
-    np.testing.assert_array_equal(spikes["on"][0], spikes["off"][0])
-    np.testing.assert_array_equal(spikes["on"][1], spikes["off"][1])
+    spikes = {switch: np.load(folder / "spikes.npz") for switch, folder in dirs.items()}
+    assert len(spikes["on"]["t"]) > 100
+    np.testing.assert_array_equal(spikes["on"]["t"], spikes["off"]["t"])
+    np.testing.assert_array_equal(spikes["on"]["i"], spikes["off"]["i"])
