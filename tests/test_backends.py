@@ -225,11 +225,13 @@ def test_request_stop_ends_a_runtime_run_and_blocks_the_next(small_hrsnn):
     from lnp_brian.brian.state import clear_stop_request, request_stop
     from lnp_brian.simulation.simulator import SimulationInterrupted
 
-    sim = lb.Simulator(small_hrsnn, "runtime", duration="300 s")
+    sim = lb.Simulator(small_hrsnn, "runtime", duration="10 ms")
+    sim.run(seed=1)  # compiles the Cython code objects (about 10 s with a cold cache) before the clock runs
+    sim.duration = 300.0
     try:
         requested = []
 
-        def stop_now():  # timed from the request: a cold Cython cache makes the start slow
+        def stop_now():
             requested.append(time.perf_counter())
             request_stop()
 
