@@ -140,12 +140,18 @@ def _int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def _steps(seconds: float, dt: float, name: str) -> int:
-    """``seconds`` as a whole number of ``dt`` steps (error otherwise)."""
+def _steps(seconds: float, dt: float, name: str, exact: bool = False) -> int:
+    """``seconds`` as a whole number of ``dt`` steps (error otherwise). ``exact``: also a whole
+    number in floating point, as Brian2 needs for a TimedArray in the membrane equation."""
     k = seconds / dt
     if abs(k - round(k)) > 1e-6 or round(k) < 1:
         raise TaskOptionError(name, f"{name} = {seconds * 1e3:g} ms must be a positive multiple of the "
                                     f"simulation step dt = {dt * 1e3:g} ms")
+    if exact:
+        try:
+            check_clock_steps(seconds, dt, name)
+        except ValueError as exc:
+            raise TaskOptionError(name, str(exc)) from None
     return int(round(k))
 
 
@@ -275,11 +281,7 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
         raise TaskOptionError("input_gain", f"input_gain must be a positive current per unit of the series, "
                                             f"got {input_gain!r}")
     if dt is not None:
-        _steps(out["sample_time"], dt, "sample_time")
-        try:  # the samples feed the membrane equation through a TimedArray
-            check_clock_steps(out["sample_time"], dt, "sample_time")
-        except ValueError as exc:
-            raise TaskOptionError("sample_time", str(exc)) from None
+        _steps(out["sample_time"], dt, "sample_time", exact=True)
     return out
 
 
