@@ -41,7 +41,7 @@ simulate: $(STAMP)
 
 # Fast suite (what CI runs). Slow and GPU tests are behind markers.
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not gpu" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not gpu" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The documentation site from docs/ and the docstrings, warnings as errors -> docs/_build/html
 docs: $(STAMP)

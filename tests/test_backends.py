@@ -308,3 +308,50 @@ def test_precompiled_standard_headers_change_no_object_of_the_simulation(tmp_pat
     assert len(spikes["on"]["t"]) > 100
     np.testing.assert_array_equal(spikes["on"]["t"], spikes["off"]["t"])
     np.testing.assert_array_equal(spikes["on"]["i"], spikes["off"]["i"])
+
+
+def test_exact_integrator_cache_returns_brians_code_and_keys_what_brian_checks(tmp_path, monkeypatch):
+    """The exact integrator's result (sympy's matrix exponential, ~0.6 s per group) is kept on
+    disk. What comes back is Brian2's own abstract code, read from disk on the next call, and
+    equations that Brian2 refuses (a TimedArray that changes within a time step) are refused
+    again instead of being served from the cache of a near-identical model."""
+    import sys
+
+    import brian2 as b2
+    from brian2.stateupdaters.base import UnsupportedEquationsException
+
+    from lnp_brian.brian.integrators import exact
+    from lnp_brian.core.files import CACHE_ENV
+
+    brians = sys.modules["brian2.stateupdaters.exact"]
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    eqs = """dv/dt = (v_rest - v + R_m * (I_syn + drive(t, i))) / tau_m : volt (unless refractory)
+             dI_syn/dt = -I_syn / tau_syn : amp
+             tau_m : second (constant)
+             tau_syn : second (constant)"""
+
+    def variables(drive_dt):  # what a NeuronGroup hands its integrator (the ones that matter here)
+        clock = b2.defaultclock.variables
+        drive = b2.TimedArray(np.zeros((2, 3)) * b2.pA, dt=drive_dt)
+        return b2.Equations(eqs), {"t": clock["t"], "dt": clock["dt"], "drive": drive}
+
+    equations, ok = variables(b2.defaultclock.dt * 10)
+    reference = brians.LinearStateUpdater()(equations, ok)  # Brian2's own integrator, no cache
+    assert "exp(" in reference and "_v = " in reference
+    assert exact(equations, ok) == reference
+    stored = list((tmp_path / "exact").glob("*.txt"))
+    assert len(stored) == 1 and stored[0].read_text() == reference
+
+    def no_sympy(*args, **kwargs):
+        raise AssertionError("computed again instead of read from the cache")
+
+    with monkeypatch.context() as m:
+        m.setattr(brians.LinearStateUpdater, "__call__", no_sympy)
+        assert exact(equations, ok) == reference  # from disk
+
+    equations, changing = variables(b2.defaultclock.dt * 0.5)  # not constant over one step
+    with pytest.raises(UnsupportedEquationsException, match="constant over a time step"):
+        brians.LinearStateUpdater()(equations, changing)
+    with pytest.raises(UnsupportedEquationsException, match="constant over a time step"):
+        exact(equations, changing)
+    assert len(list((tmp_path / "exact").glob("*.txt"))) == 1

@@ -30,6 +30,7 @@ from brian2.units.fundamentalunits import Quantity
 
 from ..core.units import unit_string
 from .inputs import OUNoise, PoissonNoise, Stimulus
+from .integrators import exact
 
 if TYPE_CHECKING:  # the model layer sits above this one and hands its ModelSpec down
     from ..model.spec import ModelSpec
@@ -183,7 +184,7 @@ def _noise_group(noise, size: int, unit: str, name: str):
         group.I_noise = noise.mean
         return group, None
     group = b2.NeuronGroup(size, f"dI_noise/dt = -I_noise / noise_tau : {unit}\nnoise_gain : 1 (constant)",
-                           method="exact", name=name, namespace={"noise_tau": noise.tau})
+                           method=exact, name=name, namespace={"noise_tau": noise.tau})
     return group, _poisson_input(group, noise)
 
 
@@ -274,8 +275,8 @@ def create_objects(spec: ModelSpec, n: int, pre, post, plastic, *, delays=None, 
     kwargs = {}
     if nspec.refractory is not None:
         kwargs["refractory"] = nspec.refractory
-    if nspec.method is not None:
-        kwargs["method"] = nspec.method
+    if nspec.method is not None:  # Brian2's exact integrator, its results kept on disk (integrators.py)
+        kwargs["method"] = exact if nspec.method == "exact" else nspec.method
     G = b2.NeuronGroup(N, eqs, threshold=threshold, reset=reset, namespace=namespace,
                        name=NEURONS + suffix, **kwargs)
     if nspec.spiking:

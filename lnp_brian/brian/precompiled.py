@@ -26,43 +26,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..core.files import file_lock
+from ..core.files import cache_root, file_lock
 
-__all__ = ["CACHE_ENV", "SWITCH_ENV", "STANDARD_HEADERS", "cache_root", "standard_header"]
+__all__ = ["SWITCH_ENV", "STANDARD_HEADERS", "standard_header"]
 
-CACHE_ENV = "LNP_BRIAN_CACHE"
 SWITCH_ENV = "LNP_BRIAN_PCH"
 #: what Brian2's objects.h and network.h include (every code object includes objects.h)
 STANDARD_HEADERS = ("chrono", "climits", "cmath", "ctime", "fstream", "iostream", "random", "set", "utility",
                     "vector")
-
-
-def cache_root(environ=None) -> Path:
-    """The package's cache folder for compiled artefacts.
-
-    Parameters
-    ----------
-    environ : mapping, optional
-        The environment to read (default: ``os.environ``).
-
-    Returns
-    -------
-    Path
-        ``$LNP_BRIAN_CACHE`` if set, else ``$XDG_CACHE_HOME/lnp_brian`` (``~/.cache/lnp_brian``
-        when ``XDG_CACHE_HOME`` is unset).
-
-    Examples
-    --------
-    >>> cache_root({"LNP_BRIAN_CACHE": "/tmp/lnp_cache"})
-    PosixPath('/tmp/lnp_cache')
-    >>> cache_root({"XDG_CACHE_HOME": "/var/cache"})
-    PosixPath('/var/cache/lnp_brian')
-    """
-    environ = os.environ if environ is None else environ
-    value = environ.get(CACHE_ENV, "").strip()
-    if value:
-        return Path(value).expanduser()
-    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lnp_brian"
 
 
 def _cpu_flags() -> bytes:

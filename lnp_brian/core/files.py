@@ -1,4 +1,5 @@
-"""Atomic writes: a file is either its old version or its complete new version, never half."""
+"""Files: atomic writes (a file is either its old version or its complete new version, never
+half), JSON with numpy values, a lock between processes, and the package's cache folder."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default", "file_lock"]
+__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default", "file_lock", "CACHE_ENV", "cache_root"]
 
 
 def atomic_write(path, write) -> Path:
@@ -186,3 +187,35 @@ def file_lock(path: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+#: environment variable naming the folder of the package's caches (default ~/.cache/lnp_brian)
+CACHE_ENV = "LNP_BRIAN_CACHE"
+
+
+def cache_root(environ=None) -> Path:
+    """The package's cache folder for compiled artefacts.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment to read (default: ``os.environ``).
+
+    Returns
+    -------
+    Path
+        ``$LNP_BRIAN_CACHE`` if set, else ``$XDG_CACHE_HOME/lnp_brian`` (``~/.cache/lnp_brian``
+        when ``XDG_CACHE_HOME`` is unset).
+
+    Examples
+    --------
+    >>> cache_root({"LNP_BRIAN_CACHE": "/tmp/lnp_cache"})
+    PosixPath('/tmp/lnp_cache')
+    >>> cache_root({"XDG_CACHE_HOME": "/var/cache"})
+    PosixPath('/var/cache/lnp_brian')
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get(CACHE_ENV, "").strip()
+    if value:
+        return Path(value).expanduser()
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lnp_brian"
