@@ -81,6 +81,16 @@ def test_sops_only_counts_the_chosen_copy(tiny):
         sops(r, tiny, copy=3)
 
 
+def test_result_refuses_a_copy_it_does_not_hold():
+    """Copy 2 of a two-copy result (or copy -1) is an error, not an empty, silent network."""
+    r = spikes(copies=2, copy=1)
+    assert r.spike_counts(1).tolist() == [2, 3, 0, 1] and r.spike_counts(0).tolist() == [1, 1, 1, 1]
+    for bad in (2, -1, 1.0, True):
+        for method in (r.spikes, r.spike_counts, r.rates, r.isi_cv):
+            with pytest.raises(IndexError, match="2 copies, numbered 0 to 1"):
+                method(bad)
+
+
 def test_pruned_synapses_cost_nothing(tiny):
     pruned = tiny.prune(synapses=[2])  # 0 -> 3 masked: neuron 0 out-degree 3 -> 2
     assert sops(spikes(), pruned)["recurrent"] == 2 * 2 + 3 * 1 + 1 * 1 == 8

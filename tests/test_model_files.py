@@ -288,6 +288,17 @@ def test_quantity_parser_never_evaluates_code(text):
         parse_quantity(text)
 
 
+@pytest.mark.parametrize("mean, cv, bounds, match", [(-0.02, 0.5, {}, "positive mean, got -0.02"),
+                                                     (0.02, 0.0, {}, "cv must be > 0, got 0.0"),
+                                                     (0.02, float("nan"), {}, "cv: nan is not a finite"),
+                                                     (0.02, 0.5, {"min": 0.01, "max": 0.005}, "max must be larger")])
+def test_gamma_made_in_code_gets_the_checks_of_a_model_file(mean, cv, bounds, match):
+    from lnp_brian.model.distributions import Distribution, DistributionError
+
+    with pytest.raises(DistributionError, match=match):
+        Distribution.gamma(mean, cv, **bounds)
+
+
 def test_distributions_sample_their_moments():
     import numpy as np
 

@@ -120,13 +120,19 @@ class Distribution:
         Returns
         -------
         Distribution
-            Kind ``"gamma"`` with ``mean`` and ``cv`` (not validated: see
-            :func:`parse_distribution` for the checks).
+            Kind ``"gamma"`` with ``mean`` and ``cv``.
+
+        Raises
+        ------
+        DistributionError
+            If the mean or cv is not positive and finite, or ``max`` is not above ``min``
+            (the checks of :func:`parse_distribution`).
         """
         q = mean if isinstance(mean, Quantity) else Quantity(float(mean))
-        dim = get_dimensions(q)
-        return cls("gamma", {"mean": float(q), "cv": float(cv)}, dim,
+        dist = cls("gamma", {"mean": float(q), "cv": float(cv)}, get_dimensions(q),
                    None if min is None else float(min), None if max is None else float(max))
+        _check(dist, "Distribution.gamma")
+        return dist
 
     @property
     def mean(self) -> float:

@@ -111,10 +111,23 @@ class SimResult:
             Spike times (s), sorted.
         i : int array
             Index of the spiking neuron within the copy, in [0, n).
+
+        Raises
+        ------
+        IndexError
+            If ``copy`` is not one of the result's copies (a copy that was never simulated
+            would otherwise look like a silent network).
         """
-        lo, hi = copy * self.n, (copy + 1) * self.n
+        lo, hi = self._check_copy(copy) * self.n, (copy + 1) * self.n
         sel = (self.spike_i >= lo) & (self.spike_i < hi)
         return self.spike_t[sel], self.spike_i[sel] - lo
+
+    def _check_copy(self, copy) -> int:
+        if isinstance(copy, (bool, np.bool_)) or not isinstance(copy, (int, np.integer)) \
+                or not 0 <= copy < self.copies:
+            raise IndexError(f"copy {copy!r} does not exist: this result has {self.copies} "
+                             f"cop{'y' if self.copies == 1 else 'ies'}, numbered 0 to {self.copies - 1}")
+        return int(copy)
 
     def spike_counts(self, copy: int = 0) -> np.ndarray:
         """Number of spikes of every neuron of one copy over the whole run.
@@ -245,10 +258,12 @@ class SimResult:
         ------
         KeyError
             If ``var`` was not recorded.
+        IndexError
+            If ``copy`` is not one of the result's copies.
         """
         if var not in self.traces:
             raise KeyError(f"{var!r} was not recorded (recorded: {', '.join(self.traces) or 'none'})")
-        return Quantity(self.traces[var][copy], dim=parse_unit(self.trace_units[var]))
+        return Quantity(self.traces[var][self._check_copy(copy)], dim=parse_unit(self.trace_units[var]))
 
     # ---- files ----------------------------------------------------------------------------
     def save(self, path) -> Path:
