@@ -4,6 +4,7 @@ build is made once per session in its own directory and shared by the tests that
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # multithreaded BLAS crawls on 2 shared cores
 
@@ -25,6 +26,8 @@ LONGEST_FIRST = ("test_tasks.py", "test_experiment.py", "test_backends.py", "tes
 def pytest_collection_modifyitems(config, items):
     from lnp_brian.brian.cuda import gpu_info
 
+    missing = [name for name in LONGEST_FIRST if not (Path(__file__).parent / name).is_file()]
+    assert not missing, f"conftest.LONGEST_FIRST names test files that do not exist: {missing}"
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their own order
     if gpu_info() is None:
