@@ -342,6 +342,8 @@ BAD_KEYS = [
      "integer >= 1", "got 0"),
     ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nfeature_tau = "-5 ms"', "tasks[0].feature_tau",
      "positive time", "'-5 ms'"),
+    ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nfeature_kernel = "gauss"', "tasks[0].feature_kernel",
+     "one of 'exponential', 'alpha'", "'gauss'"),
     ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nsigned = "yes"', "tasks[0].signed",
      "true or false", "'yes'"),
     ("quick", 'input_gain = "3200 pA"', 'input_gain = "3200 pA"\nnoise = 1', "tasks[0].noise", "true or false", "got 1"),

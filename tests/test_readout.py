@@ -52,6 +52,29 @@ def test_filtered_features_match_the_exponential_kernel():
     assert x2[1, 0] == 1.0  # a spike exactly at a sample counts in full there
 
 
+def test_alpha_kernel_features_are_the_alpha_function_of_every_spike():
+    """K(d) = (d/tau) exp(-d/tau) summed over spikes, on the uniform (recursive) and the
+    irregular path alike: peak 1/e at d = tau, and a spike at a sample time adds nothing there."""
+    tau = 0.02
+    spikes = [0.0123, 0.031, 0.0605]
+    r = result(spikes, [1, 1, 1], duration=0.2)
+
+    def alpha(s):
+        d = s[:, None] - np.asarray(spikes)[None, :]
+        return np.where(d >= 0, d / tau * np.exp(-d / tau), 0.0).sum(1)
+
+    s = 0.01 * np.arange(1, 21)
+    x = filtered_features(r, tau, sample_dt=0.01, kernel="alpha")
+    np.testing.assert_allclose(x[:, 1], alpha(s), rtol=1e-12, atol=1e-15)
+    assert not x[:, [0, 2]].any()
+    s2 = np.array([0.0123, 0.0323, 0.04, 0.0605, 0.15])
+    x2 = filtered_features(r, tau, sample_times=s2, neurons=[1], kernel="alpha")
+    np.testing.assert_allclose(x2[:, 0], alpha(s2), rtol=1e-12, atol=1e-15)
+    assert x2[0, 0] == 0.0 and x2[1, 0] == pytest.approx(np.exp(-1) + 0.065 * np.exp(-0.065))
+    with pytest.raises(ValueError, match="kernel must be one of 'exponential', 'alpha'"):
+        filtered_features(r, tau, sample_dt=0.01, kernel="gauss")
+
+
 def test_filtered_features_superpose_and_respect_copy_and_neurons():
     tau = 0.03
     # copy 1 (neurons 3..5): neuron 2 spikes at 0.1 and 0.25; copy 0 has other spikes

@@ -66,7 +66,7 @@ def series_runner(lorenz_task, net200, series_build):
 @pytest.fixture(scope="module")
 def series_dense(series_runner):
     before = lb.compile_count()
-    out = series_runner.evaluate(seed=0)
+    out = series_runner.evaluate(seed=0, keep_results=True)
     out["compiled_during"] = lb.compile_count() - before
     return out
 
@@ -89,6 +89,21 @@ def test_lorenz_readout_beats_persistence_on_one_build(series_runner, series_den
     # features: u(t) (3) and one block of 200 traces per filter time constant (5)
     assert out["readout"]["n_neurons"] == net200.n and out["readout"]["n_features"] == 3 + 5 * net200.n
     assert out["readout"]["blocks"] == [3] + [net200.n] * 5 and out["readout"]["spiking"]
+    # the features are [u(t) | the spike trains through alpha kernels of 2.5, 10, 25, 50 and
+    # 100 ms]: rebuilt from the kept spikes, they give the runner's test predictions
+    from lnp_brian.simulation.traces import filtered_features
+
+    assert out["encoder"]["feature_kernel"] == "alpha"
+    assert out["encoder"]["feature_tau_ms"] == pytest.approx([2.5, 10, 25, 50, 100])
+    task = series_runner.task
+    X = np.zeros((len(task.normalised), 3 + 5 * net200.n))
+    for res, start, n_real in out["results"]:
+        X[start:start + n_real] = np.column_stack(
+            [task.normalised[start:start + n_real]]
+            + [filtered_features(res, tau, sample_times=series_runner.sample_times(n_real), kernel="alpha")
+               for tau in (2.5e-3, 10e-3, 25e-3, 50e-3, 100e-3)])
+    np.testing.assert_allclose(out["estimator"].predict(X[task.test.index]), out["predictions"]["test"],
+                               rtol=1e-9, atol=1e-12)
     # SOPs: current input has no input synapses; readout = spikes x 3 outputs x 5 traces
     s = out["sops"]
     assert s["input"] == 0 and s["recurrent"] > 0

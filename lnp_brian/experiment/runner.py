@@ -62,7 +62,7 @@ _SERIES_KEYS = {"samples": None, "dt": None, "data_seed": None, "train": None, "
                 "horizons": None, "sample_time": "sample_time", "input_fraction": "input_fraction",
                 "input_gain": "input_gain", "input_bias": "input_bias", "signed": "signed", "noise": "noise",
                 "washout": "washout", "chunk": "chunk", "feature_tau": "feature_tau", "stdp_epochs": "stdp_epochs",
-                "features": "features", "input_term": "input_term"}
+                "feature_kernel": "feature_kernel", "features": "features", "input_term": "input_term"}
 _IMAGE_KEYS = {"n_train": "n_train", "n_test": "n_test", "data_seed": "data_seed", "path": "path",
                "label": "label", "present": "present", "rest": "rest", "max_rate": "max_rate",
                "batch": "batch", "input_fraction": "input_fraction", "input_weight": "input_weight",

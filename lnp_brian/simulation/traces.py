@@ -1,5 +1,5 @@
-"""Spike trains as features: exponentially filtered traces sampled on a time grid (what a
-series readout and the noise probe see) and spike counts per window (what an image readout
+"""Spike trains as features: filtered traces (exponential or alpha kernel) sampled on a time
+grid (what a series readout and the noise probe see) and spike counts per window (what an image readout
 sees). Both read a :class:`~lnp_brian.simulation.results.SimResult`."""
 
 from __future__ import annotations
@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-__all__ = ["filtered_features", "count_features"]
+__all__ = ["filtered_features", "count_features", "KERNELS"]
+
+#: the causal kernels of :func:`filtered_features`
+KERNELS = ("exponential", "alpha")
 
 
 def _spikes_of(result, copy, neurons):
@@ -29,14 +32,21 @@ def _spikes_of(result, copy, neurons):
 
 
 def filtered_features(result, tau: float, sample_times=None, sample_dt: float | None = None, *,
-                      t_start: float = 0.0, copy: int = 0, neurons=None) -> np.ndarray:
-    """Spike trains filtered with a causal exponential kernel, sampled at given times.
+                      t_start: float = 0.0, copy: int = 0, neurons=None, kernel: str = "exponential") -> np.ndarray:
+    """Spike trains filtered with a causal kernel, sampled at given times.
 
-    ``x_j(s) = sum over spikes t_k <= s of neuron j of exp(-(s - t_k) / tau)``, evaluated
-    exactly at every sample time s (a spike adds 1 and decays with time constant ``tau``):
-    the leaky-integrated activity a downstream synapse would see, which is what a linear
-    readout of a reservoir reads. Unlike binning first, spike times are not rounded to the
-    sample grid, and a sample never contains a spike that happens after it.
+    ``x_j(s) = sum over spikes t_k <= s of neuron j of K(s - t_k)``, evaluated exactly at
+    every sample time s, with ``K(d) = exp(-d / tau)`` (``"exponential"``: a spike adds 1
+    and decays with time constant ``tau``) or ``K(d) = (d / tau) exp(-d / tau)``
+    (``"alpha"``: two exponential filters in a row, which rises from 0, peaks at 1/e at
+    d = tau and has its mean at 2 tau). This is the leaky-integrated activity a downstream
+    synapse would see, which is what a linear readout of a reservoir reads. Unlike binning
+    first, spike times are not rounded to the sample grid, and a sample never contains a
+    spike that happens after it.
+
+    Why an alpha kernel: a neuron firing every few ms gives an exponential trace that jumps
+    by 1 at each spike, so its value at a sample time depends on where the last spike fell;
+    the alpha kernel is continuous at the spike, and that phase noise is smaller.
 
     Alignment with a series: if input sample k is presented during
     [t_start + k dt, t_start + (k+1) dt), the default grid samples at the *end* of each
@@ -61,19 +71,22 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
     neurons : int array, optional
         Neurons (within the copy) to use, in this column order; default all ``result.n``
         (pass ``np.flatnonzero(network.active)`` to drop pruned neurons).
+    kernel : {"exponential", "alpha"}, default="exponential"
+        The filter kernel K (see above).
 
     Returns
     -------
     float array (T, N)
         Row k: the filtered spike train of every selected neuron at sample time k
-        (dimensionless: each spike contributes at most 1).
+        (dimensionless: each spike contributes at most 1, or 1/e with the alpha kernel).
 
     Raises
     ------
     ValueError
-        If ``tau`` is not positive, not exactly one of ``sample_times`` and ``sample_dt``
-        is given, the sample times are empty, not finite or not increasing, no whole step
-        fits in the run, or ``copy`` / ``neurons`` are out of range.
+        If ``tau`` is not positive, ``kernel`` is unknown, not exactly one of
+        ``sample_times`` and ``sample_dt`` is given, the sample times are empty, not finite
+        or not increasing, no whole step fits in the run, or ``copy`` / ``neurons`` are out
+        of range.
 
     Examples
     --------
@@ -87,10 +100,16 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
     array([[0.60653066, 0.        ],
            [0.82966082, 0.44932896],
            [0.30521516, 0.77182955]])
+    >>> filtered_features(r, tau=0.1, sample_dt=0.1, kernel="alpha")   # row 0: 0.5 exp(-0.5)
+    array([[0.30326533, 0.        ],
+           [0.63796057, 0.35946317],
+           [0.53990774, 0.60080333]])
     """
     tau = float(tau)
     if not tau > 0:
         raise ValueError(f"tau must be > 0 (seconds), got {tau!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
     if (sample_times is None) == (sample_dt is None):
         raise ValueError("give exactly one of sample_times and sample_dt")
     if sample_dt is not None:
@@ -115,16 +134,30 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
     m = np.searchsorted(s, t, side="left")  # first sample at or after each spike
     keep = m < len(s)
     t, col, m = t[keep], col[keep], m[keep]
-    inc = np.zeros((len(s), n_cols))
-    np.add.at(inc, (m, col), np.exp(-(s[m] - t) / tau))
+    # a = sum exp(-d/tau) and, for the alpha kernel, b = sum (d/tau) exp(-d/tau) over the spikes
+    # so far; between samples h apart: a <- r a, b <- r (b + (h/tau) a), r = exp(-h/tau)
+    age = (s[m] - t) / tau
+    inc_a = np.zeros((len(s), n_cols))
+    np.add.at(inc_a, (m, col), np.exp(-age))
+    inc_b = None
+    if kernel == "alpha":
+        inc_b = np.zeros((len(s), n_cols))
+        np.add.at(inc_b, (m, col), age * np.exp(-age))
     if uniform:
         step = s[1] - s[0] if len(s) > 1 else 1.0
-        return lfilter([1.0], [1.0, -np.exp(-step / tau)], inc, axis=0)
-    decay = np.exp(-np.diff(s) / tau)
-    out = inc
+        r = np.exp(-step / tau)
+        a = lfilter([1.0], [1.0, -r], inc_a, axis=0)
+        if inc_b is None:
+            return a
+        inc_b[1:] += r * (step / tau) * a[:-1]
+        return lfilter([1.0], [1.0, -r], inc_b, axis=0)
+    h = np.diff(s) / tau
+    a, b = inc_a, inc_b
     for k in range(1, len(s)):
-        out[k] += decay[k - 1] * out[k - 1]
-    return out
+        if b is not None:
+            b[k] += np.exp(-h[k - 1]) * (b[k - 1] + h[k - 1] * a[k - 1])
+        a[k] += np.exp(-h[k - 1]) * a[k - 1]
+    return a if b is None else b
 
 
 def count_features(result, window_starts, window_length: float, copy: int = 0,

@@ -11,8 +11,8 @@ never rebuilt):
   the series' variables, mixed into a seeded random subset of neurons with seeded random
   weights times ``input_gain``). The series is simulated in chunks of a fixed number of
   samples (the compiled stimulus has a fixed shape), each preceded by a washout whose
-  features are discarded. Features: exponentially filtered spike trains of the active
-  neurons, sampled at the end of every presentation; readout:
+  features are discarded. Features: filtered spike trains of the active neurons (a bank of
+  alpha-kernel filters by default), sampled at the end of every presentation; readout:
   :class:`~lnp_brian.tasks.readout.RidgeReadout`; metrics: NRMSE and RMSE on the validation and
   test blocks, always beside the persistence and lagged-ridge baselines of the same split.
 - :class:`ImageTaskRunner`: image classification (scikit-learn digits, CIFAR-10/100).
@@ -63,7 +63,7 @@ from ..core.seeding import derive_seed, rng
 from ..core.units import UnitError, parse_quantity, unit_string
 from ..network.network import Network
 from ..simulation.simulator import Simulator, SimulatorOwner, compile_count, simulation_dt
-from ..simulation.traces import count_features, filtered_features
+from ..simulation.traces import KERNELS, count_features, filtered_features
 from . import metrics
 from .datasets import SeriesTask, logistic_pixels_baseline, persistence_baseline, poisson_rates, ridge_baseline
 from .esn import esn_baseline
@@ -174,7 +174,7 @@ def _check_noise(noise):
 SERIES_DEFAULTS = {"sample_time": "50 ms", "input_fraction": 1.0, "input_gain": "3200 pA", "input_bias": 0.5,
                    "signed": True,
                    "noise": True, "washout": 20, "chunk": 500,
-                   "feature_tau": ("5 ms", "20 ms", "50 ms", "100 ms", "200 ms"),
+                   "feature_tau": ("2.5 ms", "10 ms", "25 ms", "50 ms", "100 ms"), "feature_kernel": "alpha",
                    "features": "spikes", "input_term": True, "stdp_epochs": 1}
 FEATURE_KINDS = ("spikes", "v", "spikes+v")
 
@@ -191,7 +191,8 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
                    input_gain=SERIES_DEFAULTS["input_gain"], input_bias: float = SERIES_DEFAULTS["input_bias"],
                    signed: bool = True, noise=True,
                    washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
-                   feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = "spikes", input_term: bool = True,
+                   feature_tau=SERIES_DEFAULTS["feature_tau"], feature_kernel: str = SERIES_DEFAULTS["feature_kernel"],
+                   features: str = "spikes", input_term: bool = True,
                    stdp_epochs: int = 1, input_dim="amp", dt: float | None = None) -> dict:
     """Check the encoder and simulation options of :class:`SeriesTaskRunner`.
 
@@ -217,8 +218,10 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
         Samples discarded before every chunk (>= 0).
     chunk : int, default=500
         Samples kept per run (>= 1).
-    feature_tau : str or Quantity, or a sequence of them, default=5, 20, 50, 100, 200 ms
+    feature_tau : str or Quantity, or a sequence of them, default=2.5, 10, 25, 50, 100 ms
         Filter time constants; positive, no repeats.
+    feature_kernel : {"alpha", "exponential"}, default="alpha"
+        Filter kernel of the spike trains (:func:`~lnp_brian.simulation.traces.filtered_features`).
     features : {"spikes", "v", "spikes+v"}, default="spikes"
         What the readout sees.
     input_term : bool, default=True
@@ -265,6 +268,7 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
            "washout": _int(washout, "washout", 0),
            "chunk": _int(chunk, "chunk", 1),
            "feature_tau": tuple(_quantity(t, "second", "feature_tau") for t in taus),
+           "feature_kernel": feature_kernel,
            "features": features,
            "input_term": _bool(input_term, "input_term"),
            "stdp_epochs": _int(stdp_epochs, "stdp_epochs", 1)}
@@ -277,6 +281,9 @@ def series_options(*, sample_time=SERIES_DEFAULTS["sample_time"], input_fraction
     if features not in FEATURE_KINDS:
         raise TaskOptionError("features", f"features must be one of {', '.join(map(repr, FEATURE_KINDS))}, "
                                           f"got {features!r}")
+    if feature_kernel not in KERNELS:
+        raise TaskOptionError("feature_kernel", f"feature_kernel must be one of {', '.join(map(repr, KERNELS))}, "
+                                                f"got {feature_kernel!r}")
     if out["input_gain"] <= 0:
         raise TaskOptionError("input_gain", f"input_gain must be a positive current per unit of the series, "
                                             f"got {input_gain!r}")
@@ -759,7 +766,7 @@ class SeriesTaskRunner(_Runner):
         deviation of a variable moves an input neuron's current by up to 3.2 nA; the
         membrane filters it and the threshold rectifies it). A reservoir driven weakly is
         dominated by its background noise. The defaults of ``sample_time``,
-        ``input_fraction``, ``input_gain``, ``input_bias`` and ``feature_tau`` were chosen on
+        ``input_fraction``, ``input_gain``, ``input_bias``, ``feature_tau`` and ``feature_kernel`` were chosen on
         the validation block of Lorenz63 (docs/reservoir.md has the numbers).
     input_bias : float
         Spread of a constant bias current per input neuron, in units of ``input_gain``
@@ -775,15 +782,22 @@ class SeriesTaskRunner(_Runner):
         ``[input]`` noise, ``False`` none, or an explicit noise object.
     washout : int
         Samples simulated before every chunk and discarded (default 20, i.e. 1 s at 50 ms:
-        five times the slowest filter time constant and many membrane time constants, so
+        ten times the slowest filter time constant and many membrane time constants, so
         every chunk forgets the initial state). They are the series' own preceding samples; before the series'
         start its first sample is repeated.
     chunk : int
         Samples whose features are kept per run (default 500). Every run simulates
         ``washout + chunk`` samples; the last chunk is padded with zeros (the series mean).
     feature_tau : str or Quantity, or a sequence of them
-        Time constants of the exponential filters of the spike trains: a filter bank
-        (default 5, 20, 50, 100 and 200 ms), one block of features per time constant.
+        Time constants of the filters of the spike trains: a filter bank (default 2.5, 10,
+        25, 50 and 100 ms), one block of features per time constant.
+    feature_kernel : {"alpha", "exponential"}
+        The filters' kernel (:func:`~lnp_brian.simulation.traces.filtered_features`):
+        ``"alpha"`` (default; (d/tau) exp(-d/tau), peak at tau, mean delay 2 tau) or
+        ``"exponential"`` (exp(-d/tau)). At ~120 Hz an exponential trace jumps by 1 at
+        every spike, so its value at the sample time depends on where the last spike fell;
+        the alpha kernel is continuous there. On validation data (4 seeds) it lowered the
+        NRMSE at h = 1 by 12 % and at h = 10 by 2 % (docs/reservoir.md).
     features : {"spikes", "v", "spikes+v"}
         What the readout sees of the network: the filtered spike trains (default), the
         membrane potentials ``v`` at the end of each presentation (a *non-spiking* readout:
@@ -872,7 +886,8 @@ class SeriesTaskRunner(_Runner):
                  input_gain=SERIES_DEFAULTS["input_gain"], input_bias: float = SERIES_DEFAULTS["input_bias"],
                  signed: bool = True, noise=True,
                  washout: int = SERIES_DEFAULTS["washout"], chunk: int = SERIES_DEFAULTS["chunk"],
-                 feature_tau=SERIES_DEFAULTS["feature_tau"], features: str = SERIES_DEFAULTS["features"],
+                 feature_tau=SERIES_DEFAULTS["feature_tau"], feature_kernel: str = SERIES_DEFAULTS["feature_kernel"],
+                 features: str = SERIES_DEFAULTS["features"],
                  input_term: bool = SERIES_DEFAULTS["input_term"], regime: str = "readout", freeze=None,
                  stdp_epochs: int = 1, shared_runs: dict | None = None,
                  readout=None, seed: int = 0, dt=None, build_dir=None, reuse: bool = False,
@@ -893,12 +908,12 @@ class SeriesTaskRunner(_Runner):
         dt_sim = integration_step(dt, spec)
         o = series_options(sample_time=sample_time, input_fraction=input_fraction, input_gain=input_gain,
                            input_bias=input_bias, signed=signed, noise=noise, washout=washout, chunk=chunk, feature_tau=feature_tau,
-                           features=features, input_term=input_term,
+                           feature_kernel=feature_kernel, features=features, input_term=input_term,
                            stdp_epochs=stdp_epochs, input_dim=spec.neuron.input_dim, dt=dt_sim)
         self.sample_time, self.input_fraction, self.input_gain = o["sample_time"], o["input_fraction"], o["input_gain"]
         self.input_bias = o["input_bias"]
         self.signed, self.washout, self.chunk = o["signed"], o["washout"], o["chunk"]
-        self.feature_tau = o["feature_tau"]
+        self.feature_tau, self.feature_kernel = o["feature_tau"], o["feature_kernel"]
         self.shared_runs = shared_runs
         self.features_kind, self.input_term = o["features"], o["input_term"]
         self.v_name = None
@@ -1140,7 +1155,8 @@ class SeriesTaskRunner(_Runner):
             return np.column_stack(parts + [np.zeros(n_real)])
         if "spikes" in self.features_kind:
             times = self.sample_times(n_real)
-            parts += [filtered_features(res, tau, sample_times=times, neurons=active) for tau in self.feature_tau]
+            parts += [filtered_features(res, tau, sample_times=times, neurons=active, kernel=self.feature_kernel)
+                      for tau in self.feature_tau]
         if self.v_name is not None:
             # record k holds v at k * sample_time: the state after presentation k - 1
             k = np.arange(self.washout, self.washout + n_real) + 1
@@ -1232,6 +1248,7 @@ class SeriesTaskRunner(_Runner):
                         "input_fraction": self.input_fraction, "input_neurons": int(len(self.input_neurons)),
                         "signed": self.signed, "washout": self.washout, "chunk": self.chunk,
                         "feature_tau_ms": [t * 1e3 for t in self.feature_tau],
+                        "feature_kernel": self.feature_kernel,
                         "noise": None if self.noise is None else self.noise.describe(),
                         "encoder_seed": self.seed},
             "runs": self.runs - runs_before,
