@@ -2,11 +2,9 @@
 
 Brian2's ``"exact"`` method solves linear equations symbolically: it forms dX/dt = M X + B
 with sympy and takes the matrix exponential exp(M dt). For the HRSNN neuron that costs about
-0.6 s of CPU, and a network has two such groups (the neurons and their Poisson noise current).
-Brian2 caches the result only inside one process, under a key that holds the values and
-sizes of the group's variables, so every new network size, every constant and every new
-process computes it again: about 65 s of CPU in one run of the test suite, and 1-1.5 s of
-every ``lnp-brian`` command that builds a network.
+0.6 s of CPU. Brian2 caches the result only inside one process, under a key that holds the
+values and sizes of the group's variables, so every new network size, every constant and
+every new process computes it again: about 65 s of CPU in one run of the test suite.
 
 :data:`exact` is Brian2's integrator unchanged, with one addition: it stores the abstract
 code it returns in ``<cache>/exact`` (:func:`~lnp_brian.core.files.cache_root`), under a key of

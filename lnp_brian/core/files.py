@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default", "file_lock", "CACHE_ENV", "cache_root"]
+__all__ = ["atomic_write", "atomic_savez", "write_json", "read_json", "json_text", "json_default", "file_lock",
+           "CACHE_ENV", "cache_root"]
 
 
 def atomic_write(path, write) -> Path:

@@ -1,6 +1,6 @@
 """Spike trains as features: filtered traces (exponential or alpha kernel) sampled on a time
-grid (what a series readout and the noise probe see) and spike counts per window (what an image readout
-sees). Both read a :class:`~lnp_brian.simulation.results.SimResult`."""
+grid (what a series readout and the noise probe see) and spike counts per window (what an
+image readout sees). Both read a :class:`~lnp_brian.simulation.results.SimResult`."""
 
 from __future__ import annotations
 
