@@ -25,7 +25,7 @@ def main(argv=None):
     import lnp_brian as lb
     from lnp_brian.tasks import datasets as ds
     from lnp_brian.tasks import metrics
-    from lnp_brian.tasks.runners import SeriesTaskRunner, default_series_readout
+    from lnp_brian.tasks.runners import SeriesTaskRunner, default_series_readout, series_options
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="hrsnn")
@@ -37,24 +37,23 @@ def main(argv=None):
     p.add_argument("--device", default="cpp_standalone")
     p.add_argument("--out", type=Path, default=Path("runs/filter_banks.json"))
     args = p.parse_args(argv)
-    banks = []
+    banks = []  # (label, checked options): series_options refuses a bad kernel or time constant
     for b in args.banks:
         kernel, _, taus = b.partition(":")
-        banks.append((b, kernel, tuple(f"{float(t):g} ms" for t in taus.split(","))))
+        try:
+            banks.append((b, series_options(feature_kernel=kernel, feature_tau=[f"{t} ms" for t in taus.split(",")])))
+        except ValueError as exc:
+            p.error(f"--banks {b}: {exc}")
 
     series = ds.lorenz63(args.samples, dt=0.03)
     tasks = {h: ds.make_series_task(series, horizon=h, name=f"lorenz63_h{h}") for h in (1, 10)}
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         net = lb.build_network(args.model, n=args.neurons, seed=seed)
-        runner = None
-        for label, kernel, taus in banks:
-            if runner is None:
-                runner = SeriesTaskRunner(tasks[1], net, args.device, feature_kernel=kernel, feature_tau=taus,
-                                          build_dir=args.out.parent / f"build_banks_{args.model}_{seed}",
-                                          reuse=True, seed=seed)
-            else:  # the same build and drive: only the features change
-                runner.feature_kernel, runner.feature_tau = kernel, tuple(float(t.split()[0]) * 1e-3 for t in taus)
+        runner = SeriesTaskRunner(tasks[1], net, args.device, build_dir=args.out.parent / f"build_banks_{args.model}_{seed}",
+                                  reuse=True, seed=seed)
+        for label, o in banks:  # the same build and drive: only the features change
+            runner.feature_kernel, runner.feature_tau = o["feature_kernel"], o["feature_tau"]
             X, _, rate, _ = runner.features(seed=seed)
             blocks = runner.feature_blocks(net.n_active)
             row = {"seed": seed, "bank": label, "rate_hz": rate}
@@ -69,7 +68,7 @@ def main(argv=None):
                   f"test h1 {row['test_h1']:.5f} h10 {row['test_h10']:.5f}", flush=True)
         runner.close()
     print()
-    for label, _, _ in banks:
+    for label, _ in banks:
         r = [x for x in rows if x["bank"] == label]
         print(f"{label:28s} " + "  ".join(f"{k} {np.mean([x[k] for x in r]):.5f}"
                                            for k in ("val_h1", "val_h10", "test_h1", "test_h10")))

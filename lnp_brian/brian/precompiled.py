@@ -20,6 +20,7 @@ The cache is ``$LNP_BRIAN_CACHE/pch``, else ``$XDG_CACHE_HOME/lnp_brian/pch``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -28,12 +29,37 @@ from pathlib import Path
 
 from ..core.files import cache_root, file_lock
 
-__all__ = ["SWITCH_ENV", "STANDARD_HEADERS", "standard_header"]
+__all__ = ["SWITCH_ENV", "STANDARD_HEADERS", "compiler_version", "standard_header"]
 
 SWITCH_ENV = "LNP_BRIAN_PCH"
 #: what Brian2's objects.h and network.h include (every code object includes objects.h)
 STANDARD_HEADERS = ("chrono", "climits", "cmath", "ctime", "fstream", "iostream", "random", "set", "utility",
                     "vector")
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_version(compiler: str) -> tuple[str, bytes] | None:
+    """Where a compiler is and what ``--version`` prints, asked once per process.
+
+    Parameters
+    ----------
+    compiler : str
+        Command name or path, e.g. ``"g++"``.
+
+    Returns
+    -------
+    tuple of (str, bytes) or None
+        The resolved path and the ``--version`` output; None if the compiler is not found,
+        does not start or exits with an error.
+    """
+    path = shutil.which(compiler)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (path, out.stdout) if out.returncode == 0 else None
 
 
 def _cpu_flags() -> bytes:
@@ -63,14 +89,12 @@ def standard_header(flags: list[str], compiler: str | None = None) -> Path | Non
     """
     if os.environ.get(SWITCH_ENV, "").strip().lower() in ("off", "0", "no", "false"):
         return None
-    path = shutil.which(compiler or os.environ.get("CXX") or "g++")
-    if path is None:
-        return None
-    version = subprocess.run([path, "--version"], capture_output=True)
-    if version.returncode != 0 or b"Free Software Foundation" not in version.stdout:
+    found = compiler_version(compiler or os.environ.get("CXX") or "g++")
+    if found is None or b"Free Software Foundation" not in found[1]:
         return None  # clang reads .gch files differently: leave other compilers alone
+    path, version = found
     text = "".join(f"#include <{name}>\n" for name in STANDARD_HEADERS)
-    key = hashlib.sha256(b"\0".join([path.encode(), version.stdout, _cpu_flags(), text.encode(),
+    key = hashlib.sha256(b"\0".join([path.encode(), version, _cpu_flags(), text.encode(),
                                      "\0".join(flags).encode()])).hexdigest()[:20]
     folder = cache_root() / "pch" / key
     header, gch = folder / "lnp_brian_std.h", folder / "lnp_brian_std.h.gch"

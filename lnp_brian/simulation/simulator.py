@@ -36,6 +36,7 @@ import brian2 as b2
 from brian2.units.fundamentalunits import Quantity
 
 from ..brian.inputs import OUNoise, check_clock_steps, split_inputs
+from ..brian.precompiled import compiler_version
 from ..brian.objects import (INPUT_RATES, INPUT_SYN, NEURONS, NOISE, SEED, STIM, create_objects,
                              uses_mask)
 from ..brian.state import (MAKE_LOG, brian_device, build_lock, codegen_target, cpp_prefs,
@@ -101,11 +102,8 @@ def versions() -> dict:
     out = {"lnp_brian": __version__, "python": platform.python_version(), "brian2": b2.__version__,
            "brian2cuda": brian2cuda.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
            "networkx": networkx.__version__, "platform": platform.platform()}
-    try:
-        cc = subprocess.run(["g++", "--version"], capture_output=True, text=True, timeout=10)
-        out["g++"] = cc.stdout.splitlines()[0] if cc.returncode == 0 else "unavailable"
-    except (OSError, subprocess.SubprocessError):
-        out["g++"] = "unavailable"
+    found = compiler_version("g++")
+    out["g++"] = found[1].decode(errors="replace").splitlines()[0] if found and found[1] else "unavailable"
     return out
 
 

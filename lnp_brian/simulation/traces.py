@@ -152,11 +152,12 @@ def filtered_features(result, tau: float, sample_times=None, sample_dt: float | 
         inc_b[1:] += r * (step / tau) * a[:-1]
         return lfilter([1.0], [1.0, -r], inc_b, axis=0)
     h = np.diff(s) / tau
+    decay = np.exp(-h)
     a, b = inc_a, inc_b
     for k in range(1, len(s)):
         if b is not None:
-            b[k] += np.exp(-h[k - 1]) * (b[k - 1] + h[k - 1] * a[k - 1])
-        a[k] += np.exp(-h[k - 1]) * a[k - 1]
+            b[k] += decay[k - 1] * (b[k - 1] + h[k - 1] * a[k - 1])
+        a[k] += decay[k - 1] * a[k - 1]
     return a if b is None else b
 
 

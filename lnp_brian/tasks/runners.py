@@ -120,16 +120,19 @@ def _quantity(value, expected, name: str) -> float:
 _EXAMPLES = {"second": "50 ms", "amp": "100 pA", "hertz": "100 Hz"}  # keyed by unit_string's names
 
 
+def _finite_real(value) -> bool:
+    """A finite real number that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+
+
 def _fraction(value, name: str) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if not (ok and math.isfinite(value) and 0 < value <= 1):
+    if not (_finite_real(value) and 0 < value <= 1):
         raise TaskOptionError(name, f"{name} must lie in (0, 1], got {value!r}")
     return float(value)
 
 
 def _nonnegative(value, name: str) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if not (ok and math.isfinite(value) and value >= 0):
+    if not (_finite_real(value) and value >= 0):
         raise TaskOptionError(name, f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
